@@ -1,0 +1,1 @@
+"""Baseline distillation methods; importing this package registers them."""

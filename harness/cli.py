@@ -1,0 +1,93 @@
+"""`harness` command line: one module per subcommand under `harness.commands`.
+
+User mistakes raise `HarnessError`: one line on stderr, exit code 2 (a traceback only with
+--debug). Anything else is a bug and is shown in full.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from harness import __version__
+from harness.console import console
+from harness.errors import HarnessError
+
+# (module under harness.commands, subcommand name); order is the order in --help.
+COMMANDS = (
+    ("run", "run"),
+    ("eval_cmd", "eval"),
+    ("score", "score"),
+    ("teacher", "teacher"),
+    ("train", "train"),
+    ("methods", "methods"),
+    ("benchmarks", "benchmarks"),
+    ("leaderboard", "leaderboard"),
+    ("bootstrap", "bootstrap"),
+    ("export_lm_eval", "export-lm-eval"),
+)
+
+
+def common_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--store", metavar="DIR", help="run store root (default: $HARNESS_STORE or ~/.cache/harness)")
+    parent.add_argument("--debug", action="store_true", help="show tracebacks for user errors too")
+    return parent
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit 2 like every other user error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise HarnessError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="harness",
+        description="Long-chain reasoning distillation: teacher data -> method -> training -> evaluation -> leaderboard.",
+    )
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    parent = common_options()
+    for module_name, _ in COMMANDS:
+        module = importlib.import_module(f"harness.commands.{module_name}")
+        module.add_parser(sub, parent)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 2
+        if getattr(args, "store", None):
+            os.environ["HARNESS_STORE"] = args.store
+        return int(args.func(args) or 0)
+    except HarnessError as exc:
+        if debug:
+            console.print_exception()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def not_built(name: str, issue: int):
+    """Handler for a subcommand whose feature has not landed yet."""
+
+    def handler(args: argparse.Namespace) -> int:
+        raise HarnessError(f"`harness {name}` is not built yet (tracked in issue #{issue})")
+
+    return handler
+
+
+if __name__ == "__main__":
+    sys.exit(main())

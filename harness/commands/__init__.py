@@ -1,0 +1,1 @@
+"""One module per `harness` subcommand; each defines `add_parser(subparsers, parent)`."""

@@ -1,0 +1,93 @@
+"""`harness run`: teacher -> method -> train -> eval -> result, each stage cached in the run store."""
+
+from __future__ import annotations
+
+import argparse
+
+from harness.config import RunConfig, parse_override, resolve_run_config, to_yaml
+from harness.console import console
+from harness.errors import HarnessError
+
+HELP = "Run the whole pipeline for one method (or --method all) and print the result table."
+
+
+def add_parser(sub, parent) -> None:
+    p = sub.add_parser("run", parents=[parent], help=HELP, description=HELP)
+    p.add_argument("--method", help="registered method name, or 'all' for every method on the same teacher traces")
+    p.add_argument("--preset", help="preset name from configs/ (default: synthetic)")
+    p.add_argument("--config", metavar="FILE", help="YAML config file (applied on top of --preset if both are given)")
+    p.add_argument("--seed", type=int, help="run seed (method sampling, training, evaluation)")
+    p.add_argument("--student", help="student model: local folder, Hub id, or synth:tiny / synth:small")
+    p.add_argument("--judge", help="shortcut for method.params.judge (palign: rollout | self)")
+    p.add_argument("--benchmarks", help="comma-separated benchmark names (eval.benchmarks)")
+    p.add_argument("--n", type=int, help="samples per problem (eval.n)")
+    p.add_argument("--k", help="comma-separated pass@k values (eval.k)")
+    p.add_argument("--engine", choices=["auto", "transformers", "vllm"], help="inference engine (engine.name)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config field, e.g. --set train.learning_rate=5e-4 (repeatable)")
+    p.add_argument("--json", metavar="PATH", help="write the result record (one per method) to PATH")
+    p.add_argument("--force", action="store_true", help="recompute every stage instead of reusing the store")
+    p.add_argument("--show-config", action="store_true", help="print the fully resolved config, then run")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and the stage keys; run nothing")
+    p.set_defaults(func=main)
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    overrides = []
+    shortcuts = {
+        "method.name": args.method if args.method != "all" else None,
+        "seed": args.seed,
+        "student.model": args.student,
+        "method.params.judge": args.judge,
+        "eval.benchmarks": args.benchmarks,
+        "eval.n": args.n,
+        "eval.k": args.k,
+        "engine.name": args.engine,
+    }
+    for key, value in shortcuts.items():
+        if value is not None:
+            overrides.append(parse_override(f"{key}={value}") if isinstance(value, str) and key != "student.model"
+                             else _nested(key, value))
+    overrides += [parse_override(text) for text in args.overrides]
+    return resolve_run_config(args.preset, args.config, overrides)
+
+
+def _nested(key: str, value: object) -> dict:
+    out: dict = {}
+    node = out
+    parts = key.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    from harness.methods import METHODS, get_method
+
+    cfg = config_from_args(args)
+    names = METHODS.names() if args.method == "all" else [cfg.method.name]
+    for name in names:
+        spec = get_method(name)
+        # `--judge` and other params only apply to the methods that declare them.
+        params = cfg.method.params if args.method != "all" else _applicable(spec, cfg.method.params)
+        spec.parse_params(params)
+    for k in cfg.eval.k:
+        if k > cfg.eval.n:
+            raise HarnessError(f"pass@{k} needs at least {k} samples per problem, but eval.n is {cfg.eval.n}")
+    if args.show_config or args.dry_run:
+        console.print(to_yaml(cfg), markup=False, highlight=False)
+    try:
+        from harness.pipeline import run_pipeline
+    except ModuleNotFoundError as exc:
+        if exc.name != "harness.pipeline":
+            raise
+        raise HarnessError("`harness run` is not built yet (tracked in issue #6)") from None
+    return run_pipeline(cfg, names, json_path=args.json, force=args.force, dry_run=args.dry_run)
+
+
+def _applicable(spec, params: dict) -> dict:
+    from dataclasses import fields
+
+    known = {f.name for f in fields(spec.params)}
+    return {k: v for k, v in params.items() if k in known}

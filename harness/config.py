@@ -1,0 +1,339 @@
+"""Typed configuration for a whole run, one dataclass per component (TRL style).
+
+A run is described by `RunConfig`. Presets live in `configs/*.yaml` and mirror these
+dataclasses section by section; command-line overrides are dotted keys
+(`--set train.learning_rate=1e-4`). Unknown keys and wrong types are user errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import HarnessError
+
+PAPER_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
+DEFAULT_PRESET = "synthetic"
+
+
+@dataclass
+class WorldConfig:
+    """The built-in synthetic world: problem generator, programmatic teacher, tiny students."""
+
+    seed: int = field(default=0, metadata={"help": "Seed for problems, teacher traces, tokenizer and student pretraining."})
+    student_size: str = field(default="tiny", metadata={"help": "Built-in student size: 'tiny' (~1M params) or 'small' (~5M)."})
+    pretrain_problems: int = field(default=6000, metadata={"help": "Concise solutions of easier tiers used to pretrain the base student."})
+    pretrain_epochs: float = field(default=3.0, metadata={"help": "Epochs of student pretraining."})
+    context_length: int = field(default=256, metadata={"help": "Student context length (max position embeddings used in pretraining)."})
+    verbosity: float = field(default=1.0, metadata={"help": "Teacher verbosity multiplier: how many restatements, checks and hedges."})
+    redundancy: float = field(default=1.0, metadata={"help": "Teacher redundancy: how much of the CoT after the key steps is re-verification."})
+    wrong_fraction: float = field(default=0.0, metadata={"help": "Fraction of teacher CoTs made deliberately wrong."})
+    benchmark_size: int = field(default=200, metadata={"help": "Problems per synthetic benchmark tier."})
+
+
+@dataclass
+class SamplingConfig:
+    """Decoding settings shared by every engine."""
+
+    temperature: float = field(default=0.0, metadata={"help": "0 means greedy."})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass."})
+    top_k: int = field(default=0, metadata={"help": "Top-k cut; 0 disables it."})
+    repetition_penalty: float = field(default=1.0, metadata={"help": "HF-style repetition penalty; 1.0 disables it."})
+    max_new_tokens: int = field(default=256, metadata={"help": "Maximum generated tokens per sample."})
+    seed: int = field(default=0, metadata={"help": "Sampling seed; each (problem, sample index) gets its own stream."})
+
+
+@dataclass
+class EngineConfig:
+    """Which inference engine runs the student or teacher, and how."""
+
+    name: str = field(default="auto", metadata={"help": "auto | transformers | vllm. auto picks vllm when importable and a GPU is present."})
+    batch_size: int = field(default=64, metadata={"help": "Prompts per batch for the transformers engine."})
+    dtype: str = field(default="auto", metadata={"help": "auto | float32 | bfloat16 | float16."})
+    device: str = field(default="auto", metadata={"help": "auto | cpu | cuda (transformers engine)."})
+    tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM tensor parallelism."})
+    gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vLLM memory fraction."})
+    max_model_len: int | None = field(default=None, metadata={"help": "vLLM max model length; None uses the model's."})
+
+
+@dataclass
+class TeacherConfig:
+    """Where the teacher's chains of thought come from."""
+
+    source: str = field(default="synth", metadata={"help": "synth | s1k | model."})
+    dataset: str = field(default="simplescaling/s1K-1.1", metadata={"help": "Hub dataset id (s1k) or local parquet/JSONL path."})
+    split: str = field(default="train", metadata={"help": "Dataset split (s1k)."})
+    model: str | None = field(default=None, metadata={"help": "Teacher model path or Hub id (source=model)."})
+    problems: str | None = field(default=None, metadata={"help": "JSONL of {id, problem, answer} for source=model; default: synthetic teacher stream."})
+    num_problems: int = field(default=300, metadata={"help": "Problems drawn from the synthetic teacher stream (synth, model)."})
+    limit: int | None = field(default=None, metadata={"help": "Keep at most this many problems."})
+    n: int = field(default=1, metadata={"help": "Samples per problem for source=model; the first correct one is kept."})
+    keep_uncheckable: bool = field(default=False, metadata={"help": "Keep problems whose gold answer cannot be checked."})
+    decontaminate: bool = field(default=False, metadata={"help": "Drop teacher problems that overlap a benchmark."})
+    ngram: int = field(default=13, metadata={"help": "n-gram size of the contamination check (words)."})
+    sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig(temperature=0.6, top_p=0.9, max_new_tokens=4096))
+
+
+@dataclass
+class MethodConfig:
+    """The distillation method and its own parameters (validated by the method's dataclass)."""
+
+    name: str = field(default="palign", metadata={"help": "A registered method (`harness methods`)."})
+    params: dict[str, Any] = field(default_factory=dict, metadata={"help": "Method parameters; see `harness methods`."})
+    sampling: SamplingConfig = field(
+        default_factory=lambda: SamplingConfig(temperature=0.6, top_p=0.9, repetition_penalty=1.05, max_new_tokens=256),
+        metadata={"help": "Sampling for student continuations and judging inside the method."},
+    )
+
+
+@dataclass
+class StudentConfig:
+    """The model being distilled into."""
+
+    model: str = field(default="synth:tiny", metadata={"help": "Local folder, Hub id, or synth:<size> for a built-in student."})
+    enable_thinking: bool | None = field(default=None, metadata={"help": "Passed to chat templates that support it (Qwen3)."})
+
+
+@dataclass
+class TrainConfig:
+    """The one SFT recipe every method shares (TRL SFTTrainer)."""
+
+    learning_rate: float = 1e-3
+    num_train_epochs: float = 3.0
+    per_device_train_batch_size: int = 16
+    gradient_accumulation_steps: int = 1
+    warmup_ratio: float = 0.1
+    lr_scheduler_type: str = "cosine"
+    weight_decay: float = 0.0
+    max_length: int = field(default=256, metadata={"help": "Tokens per example; longer examples are cut and reported."})
+    use_lora: bool = field(default=False, metadata={"help": "LoRA (peft) instead of full fine-tuning; a merged folder is written."})
+    lora_r: int = 16
+    lora_alpha: int = 16
+    lora_dropout: float = 0.05
+    lora_target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
+    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)."})
+    gradient_checkpointing: bool = False
+    save_steps: int = field(default=50, metadata={"help": "Checkpoint interval; a killed run resumes from the last one."})
+    logging_steps: int = 10
+
+
+@dataclass
+class EvalConfig:
+    """Benchmarks, samples per problem and grading."""
+
+    benchmarks: list[str] = field(default_factory=lambda: ["synth_easy", "synth_hard"])
+    n: int = field(default=1, metadata={"help": "Samples per problem."})
+    k: list[int] = field(default_factory=lambda: [1], metadata={"help": "pass@k values; each must be <= n."})
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    instruction: str = field(default=PAPER_INSTRUCTION, metadata={"help": "Prompt prefix; the problem follows on a new line."})
+    strip_thinking: bool = field(default=True, metadata={"help": "Drop <think>...</think> before grading."})
+    data_dir: str | None = field(default=None, metadata={"help": "Folder with <benchmark>.jsonl files (else HARNESS_DATA_DIR, else the Hub)."})
+    limit: int | None = field(default=None, metadata={"help": "Evaluate only the first N problems of each benchmark."})
+    grader_timeout: float = field(default=5.0, metadata={"help": "Hard wall-clock seconds per graded sample."})
+    grader_workers: int = field(default=2, metadata={"help": "Grader worker processes."})
+    audit_grader: str | None = field(default=None, metadata={"help": "Optional second grader reported as an audit, never OR-ed in."})
+    bootstrap_samples: int = field(default=1000, metadata={"help": "Bootstrap resamples for confidence intervals."})
+
+
+@dataclass
+class RunConfig:
+    """Everything `harness run` needs, teacher to leaderboard record."""
+
+    seed: int = field(default=0, metadata={"help": "Run seed: method sampling, training and evaluation (teacher data is shared across seeds)."})
+    world: WorldConfig = field(default_factory=WorldConfig)
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
+    student: StudentConfig = field(default_factory=StudentConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return asdict(cfg)
+
+
+def to_yaml(cfg: Any) -> str:
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False)
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    """Check and convert one value to the annotated type, or raise a one-line error."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except HarnessError as exc:
+                errors.append(str(exc))
+        raise HarnessError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise HarnessError(f"{where}: expected a mapping, got {value!r}")
+        return from_dict(tp, value, where)
+    if origin is list:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise HarnessError(f"{where}: expected a list, got {value!r}")
+        return [_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)] if args else value
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            raise HarnessError(f"{where}: expected a mapping, got {value!r}")
+        return dict(value)
+    if tp is Any:
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        raise HarnessError(f"{where}: expected true/false, got {value!r}")
+    if tp is int:
+        if isinstance(value, bool):
+            raise HarnessError(f"{where}: expected an integer, got {value!r}")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise HarnessError(f"{where}: expected an integer, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise HarnessError(f"{where}: expected a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise HarnessError(f"{where}: expected a string, got {value!r}")
+    return value
+
+
+def from_dict(cls: type, data: dict[str, Any], where: str = "config") -> Any:
+    """Build dataclass `cls` from a (possibly partial) mapping; unknown keys are errors."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise HarnessError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(names))})")
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge `update` into a copy of `base` (mappings merge, everything else replaces)."""
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "params":
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise HarnessError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise HarnessError(f"{path}: malformed YAML{at}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise HarnessError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def preset_path(name: str) -> Path:
+    path = CONFIGS_DIR / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in CONFIGS_DIR.glob("*.yaml"))) or "none"
+        raise HarnessError(f"unknown preset {name!r} (known: {known})")
+    return path
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """`a.b.c=value` -> {"a": {"b": {"c": value}}}; the value is parsed as YAML scalar/list."""
+    if "=" not in text:
+        raise HarnessError(f"override {text!r} must look like section.key=value")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError:
+        value = raw
+    out: dict[str, Any] = {}
+    node = out
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+    return out
+
+
+def resolve_run_config(
+    preset: str | None = None,
+    config_file: str | Path | None = None,
+    overrides: list[dict[str, Any]] | None = None,
+) -> RunConfig:
+    """Defaults <- preset <- --config file <- command-line overrides, then type-checked."""
+    data: dict[str, Any] = {}
+    if config_file is None or preset is not None:
+        data = merge(data, _load_preset(preset or DEFAULT_PRESET))
+    if config_file is not None:
+        data = merge(data, _load_with_include(Path(config_file)))
+    for override in overrides or []:
+        data = merge(data, override)
+    return from_dict(RunConfig, data, "config")
+
+
+def _load_preset(name: str) -> dict[str, Any]:
+    return _load_with_include(preset_path(name))
+
+
+def _load_with_include(path: Path, depth: int = 0) -> dict[str, Any]:
+    """A YAML file may start from another preset with `include: NAME` (lm-eval style)."""
+    if depth > 8:
+        raise HarnessError(f"{path}: include chain too deep")
+    data = load_yaml(path)
+    parent = data.pop("include", None)
+    if parent is None:
+        return data
+    return merge(_load_with_include(preset_path(str(parent)), depth + 1), data)
+
+
+def field_help(cls: type) -> list[tuple[str, str, str]]:
+    """(name, default, help) for each field, for `--help`-style listings."""
+    rows = []
+    for f in fields(cls):
+        if f.default is not dataclasses.MISSING:
+            default = repr(f.default)
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            default = repr(f.default_factory())  # type: ignore[misc]
+        else:
+            default = "required"
+        rows.append((f.name, default, f.metadata.get("help", "")))
+    return rows

@@ -1,0 +1,1 @@
+"""Evaluation: benchmarks, prompts, generation store, sandboxed grading, metrics."""

@@ -1,0 +1,101 @@
+"""JSONL reading and crash-safe appending.
+
+Appends are written as whole lines in one call and flushed, so a kill leaves at most one
+torn trailing line, which `read_jsonl(..., tolerate_torn_tail=True)` drops on resume.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+
+
+def iter_jsonl(path: str | Path, *, tolerate_torn_tail: bool = False) -> Iterator[dict[str, Any]]:
+    """Yield one dict per line; a malformed line is a `HarnessError` naming file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise HarnessError(f"file not found: {path}")
+    with path.open("rb") as fh:
+        lines = fh.read().split(b"\n")
+    # A file that does not end in a newline has a last line that may be torn by a kill.
+    last = len(lines) - 1
+    for lineno, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            if tolerate_torn_tail and lineno - 1 == last:
+                return
+            raise HarnessError(f"{path}:{lineno}: malformed JSON ({exc.__class__.__name__})") from None
+        if not isinstance(record, dict):
+            raise HarnessError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
+        yield record
+
+
+def read_jsonl(path: str | Path, *, tolerate_torn_tail: bool = False) -> list[dict[str, Any]]:
+    return list(iter_jsonl(path, tolerate_torn_tail=tolerate_torn_tail))
+
+
+def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
+    """Write a whole file atomically: a temporary sibling, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def append_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
+    """Append records in one write and flush, so a batch lands whole or (almost) not at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if not payload:
+        return
+    repair_torn_tail(path)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(payload)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def repair_torn_tail(path: str | Path) -> None:
+    """Cut a trailing partial line left by a kill, so the next append starts on a fresh line."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb+") as fh:
+        data = fh.read()
+        if data.endswith(b"\n"):
+            return
+        cut = data.rfind(b"\n") + 1
+        fh.truncate(cut)
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write one JSON document atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: str | Path) -> Any:
+    path = Path(path)
+    if not path.is_file():
+        raise HarnessError(f"file not found: {path}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise HarnessError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno})") from None

@@ -1,0 +1,77 @@
+"""Exactly which settings each stage's output depends on.
+
+Every stage key is the hash of the dict returned here (see `harness.store`). Upstream
+keys are part of downstream inputs, so a change propagates down the chain and nowhere
+else. Settings that cannot change a stage's output (batch sizes, worker counts, the
+store's location) are left out on purpose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from harness.config import RunConfig
+
+# Engine settings that can change generated text (numerics), unlike batch size or memory.
+_ENGINE_OUTPUT_FIELDS = ("name", "dtype", "tensor_parallel_size", "max_model_len")
+
+
+def world_inputs(cfg: RunConfig) -> dict[str, Any]:
+    return {"world": asdict(cfg.world)}
+
+
+def teacher_inputs(cfg: RunConfig, upstream: str | None) -> dict[str, Any]:
+    """`upstream` is the world key (synth) or the teacher model's fingerprint (model)."""
+    teacher = asdict(cfg.teacher)
+    if cfg.teacher.source != "model":
+        teacher.pop("sampling")
+        teacher.pop("n")
+        teacher.pop("model")
+    if cfg.teacher.source == "synth":
+        teacher.pop("dataset")
+        teacher.pop("split")
+    world = cfg.world
+    synthetic = {
+        "seed": world.seed,
+        "verbosity": world.verbosity,
+        "redundancy": world.redundancy,
+        "wrong_fraction": world.wrong_fraction,
+    }
+    return {"teacher": teacher, "upstream": upstream, "world": synthetic if cfg.teacher.source != "s1k" else None}
+
+
+def method_inputs(cfg: RunConfig, teacher_key: str, student_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "teacher": teacher_key,
+        "method": cfg.method.name,
+        "params": params,
+        "sampling": asdict(cfg.method.sampling),
+        "student": student_id,
+        "instruction": cfg.eval.instruction,
+        "enable_thinking": cfg.student.enable_thinking,
+        "seed": cfg.seed,
+    }
+
+
+def train_inputs(cfg: RunConfig, method_key: str, student_id: str) -> dict[str, Any]:
+    train = asdict(cfg.train)
+    train.pop("save_steps")
+    train.pop("logging_steps")
+    return {"data": method_key, "student": student_id, "train": train, "seed": cfg.seed}
+
+
+def eval_inputs(cfg: RunConfig, model_id: str, benchmark: str, benchmark_checksum: str | None = None) -> dict[str, Any]:
+    ev = asdict(cfg.eval)
+    for irrelevant in ("benchmarks", "grader_workers", "data_dir"):
+        ev.pop(irrelevant)
+    engine = {k: v for k, v in asdict(cfg.engine).items() if k in _ENGINE_OUTPUT_FIELDS}
+    return {
+        "model": model_id,
+        "benchmark": benchmark,
+        "checksum": benchmark_checksum,
+        "eval": ev,
+        "engine": engine,
+        "enable_thinking": cfg.student.enable_thinking,
+        "seed": cfg.seed,
+    }

@@ -1,0 +1,119 @@
+"""The method registry and what a method sees and returns.
+
+A method turns the shared teacher traces into SFT examples for the shared trainer:
+
+    @register_method("my_method", params=MyParams, description="one line")
+    def my_method(traces: list[Trace], params: MyParams, ctx: MethodContext) -> MethodResult:
+        ...
+
+Third-party packages register through the `harness.methods` entry-point group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.config import PAPER_INSTRUCTION, SamplingConfig, from_dict
+from harness.registry import Registry
+
+
+@dataclass
+class Trace:
+    """One teacher record, as stored in the teacher stage's traces.jsonl."""
+
+    id: str
+    problem: str
+    answer: str
+    long_cot: str
+    short_cot: str
+    source: str = ""
+    teacher: str = ""
+
+
+@dataclass
+class SFTExample:
+    """Conversational prompt-completion pair for TRL: the user turn and the assistant's target."""
+
+    id: str
+    prompt: str
+    completion: str
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "prompt": [{"role": "user", "content": self.prompt}],
+            "completion": [{"role": "assistant", "content": self.completion}],
+        }
+
+
+@dataclass
+class MethodResult:
+    examples: list[SFTExample]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MethodContext:
+    """What a method may use besides the traces: the student, its engine, settings, a work folder."""
+
+    student: str
+    engine_factory: Callable[[], Any]
+    sampling: SamplingConfig
+    seed: int
+    work_dir: Path
+    instruction: str = PAPER_INSTRUCTION
+    enable_thinking: bool | None = None
+    grader_timeout: float = 5.0
+    _engine: Any = None
+
+    @property
+    def engine(self) -> Any:
+        """The student's engine, built on first use (methods that never generate never load it)."""
+        if self._engine is None:
+            self._engine = self.engine_factory()
+        return self._engine
+
+
+@dataclass
+class NoParams:
+    pass
+
+
+@dataclass
+class MethodSpec:
+    name: str
+    fn: Callable[[list[Trace], Any, MethodContext], MethodResult]
+    params: type = NoParams
+    description: str = ""
+    trains: bool = True  # False for controls such as `none`: the student is evaluated as it is
+
+    def parse_params(self, raw: dict[str, Any]) -> Any:
+        return from_dict(self.params, raw, f"method.params ({self.name})")
+
+
+METHODS: Registry[MethodSpec] = Registry(
+    kind="method",
+    group="harness.methods",
+    builtins=("baselines", "palign"),
+)
+
+
+def register_method(name: str, *, params: type = NoParams, description: str = "", trains: bool = True):
+    """Register `fn(traces, params, ctx) -> MethodResult` under `name`."""
+
+    def decorator(fn: Callable[[list[Trace], Any, MethodContext], MethodResult]):
+        doc = description or (fn.__doc__ or "").strip().splitlines()[0] if (description or fn.__doc__) else ""
+        METHODS.add(name, MethodSpec(name=name, fn=fn, params=params, description=doc, trains=trains))
+        return fn
+
+    return decorator
+
+
+def get_method(name: str) -> MethodSpec:
+    spec = METHODS.get(name)
+    if not isinstance(spec, MethodSpec):
+        raise TypeError(f"entry point for method {name!r} is not a MethodSpec; use @register_method")
+    return spec

@@ -1,0 +1,1 @@
+"""P-ALIGN: adaptive prefix alignment; importing this package registers the method."""
