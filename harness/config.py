@@ -28,7 +28,6 @@ class WorldConfig:
     """The built-in synthetic world: problem generator, programmatic teacher, tiny students."""
 
     seed: int = field(default=0, metadata={"help": "Seed for problems, teacher traces, tokenizer and student pretraining."})
-    student_size: str = field(default="tiny", metadata={"help": "Built-in student size: 'tiny' (~1M params) or 'small' (~5M)."})
     pretrain_problems: int = field(default=6000, metadata={"help": "Concise solutions of easier tiers used to pretrain the base student."})
     pretrain_epochs: float = field(default=3.0, metadata={"help": "Epochs of student pretraining."})
     context_length: int = field(default=256, metadata={"help": "Student context length (max position embeddings used in pretraining)."})

@@ -4,3 +4,36 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import pytest
+
+_CORPUS = [
+    "Please reason step by step, and put your final answer within \\boxed{}.",
+    "Tom has 12 apples and buys 7 more. 12 + 7 = 19. The answer is \\boxed{19}.",
+    "Wait, let me check that again. 3 * 4 = 12, so the total is 12. Therefore \\boxed{12}.",
+    "First compute the sum, then subtract. ENOUGH NOT_ENOUGH <Begin_of_Prefix> <End_of_Prefix>",
+    "Let x = \\frac{14}{3}. Then 3x = 14. <think> hmm </think> Final answer: \\boxed{\\frac{14}{3}}",
+] * 20
+
+
+def make_tiny_model(path, arch: str = "qwen2", size: str = "micro", seed: int = 0):
+    """A randomly initialised model of a real architecture with a locally trained tokenizer."""
+    from harness.synth.models import build_model
+    from harness.synth.tokenizer import train_tokenizer
+
+    tokenizer = train_tokenizer(_CORPUS, vocab_size=400)
+    model = build_model(tokenizer, size=size, arch=arch, context_length=512, seed=seed)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A random tiny Qwen2 folder (micro size) with a trained tokenizer and chat template."""
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-qwen2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen3_dir(tmp_path_factory):
+    return make_tiny_model(tmp_path_factory.mktemp("tiny-qwen3"), arch="qwen3")

@@ -1,0 +1,1 @@
+"""The built-in synthetic world: problems, a long-winded programmatic teacher, tiny students."""
