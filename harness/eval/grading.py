@@ -1,0 +1,154 @@
+"""Sandboxed answer grading with math-verify.
+
+Every sample is graded in a pool of worker processes (pebble) with a hard wall-clock
+timeout: a worker stuck in sympy is killed and replaced, and the sample is recorded as a
+`timeout`, never as wrong. math-verify's own SIGALRM timeouts are switched off because
+the hard limit replaces them (and SIGALRM does not work off the main thread anyway).
+
+Conventions: the gold answer is parsed as `$answer$`; when the output has any `\\boxed{}`
+the last box is the model's answer (a model that boxes a guess and then corrects itself
+is graded on the correction); otherwise math-verify's own extraction looks for an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+
+from harness.eval.prompts import strip_thinking as _strip_thinking
+
+OUTCOMES = ("correct", "incorrect", "no_answer", "timeout", "error")
+_EXTRACTED_LIMIT = 200  # keep the store small when a model boxes a novel
+
+
+@dataclass
+class Grade:
+    outcome: str  # one of OUTCOMES
+    extracted: str | None
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last `\\boxed{...}` (or `\\fbox{...}`), braces matched; None if absent."""
+    starts = [m.end() for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", text)]
+    if not starts:
+        return None
+    start = starts[-1]
+    depth = 1
+    for i in range(start, len(text)):
+        ch = text[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start:i]
+    return None  # unclosed box: no answer was finished
+
+
+def _extraction_config():
+    from latex2sympy2_extended.latex2sympy2 import NormalizationConfig
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig
+
+    norm = NormalizationConfig(basic_latex=True, units=True, malformed_operators=True, nits=True, boxed="all")
+    return [LatexExtractionConfig(boxed_match_priority=0, normalization_config=norm), ExprExtractionConfig()]
+
+
+def grade_one(gold: str, output: str, strip_thinking: bool = True) -> Grade:
+    """Grade one output in this process (no timeout): use `grade_many` for untrusted text."""
+    from math_verify import parse, verify
+
+    text = _strip_thinking(output) if strip_thinking else output
+    box = last_boxed(text)
+    target = "\\boxed{" + box + "}" if box is not None else text
+    gold_parsed = parse(f"${gold}$", parsing_timeout=None)
+    if not gold_parsed:  # plain-text golds such as "(C)" still compare as strings
+        gold_parsed = parse(gold, parsing_timeout=None) or [gold]
+    pred = parse(target, _extraction_config(), parsing_timeout=None)
+    if not pred:
+        return Grade("no_answer", box[:_EXTRACTED_LIMIT] if box else None)
+    extracted = str(pred[-1])[:_EXTRACTED_LIMIT]
+    ok = verify(gold_parsed, pred, timeout_seconds=None)
+    return Grade("correct" if ok else "incorrect", extracted)
+
+
+def _grade_task(gold: str, output: str, strip_thinking: bool) -> tuple[str, str | None]:
+    grade = grade_one(gold, output, strip_thinking)
+    return grade.outcome, grade.extracted
+
+
+def grade_many(
+    golds: list[str],
+    outputs: list[str],
+    timeout: float = 5.0,
+    workers: int = 2,
+    strip_thinking: bool = True,
+    progress_label: str | None = None,
+) -> list[Grade]:
+    """Grade outputs against golds in worker processes, each with a hard `timeout` in seconds."""
+    from pebble import ProcessPool
+    from pebble.common import ProcessExpired
+
+    if len(golds) != len(outputs):
+        raise ValueError(f"{len(golds)} golds for {len(outputs)} outputs")
+    if not outputs:
+        return []
+    grades: list[Grade] = []
+    with ProcessPool(max_workers=max(1, min(workers, len(outputs)))) as pool:
+        futures = [
+            pool.schedule(_grade_task, args=(str(g), str(o), strip_thinking), timeout=timeout)
+            for g, o in zip(golds, outputs)
+        ]
+        bar = _maybe_progress(progress_label, len(futures))
+        for future in futures:
+            try:
+                outcome, extracted = future.result()
+                grades.append(Grade(outcome, extracted))
+            except FutureTimeout:
+                grades.append(Grade("timeout", None))
+            except (ProcessExpired, Exception) as exc:  # a crashing grader must not end the run
+                grades.append(Grade("error", f"{type(exc).__name__}: {exc}"[:_EXTRACTED_LIMIT]))
+            if bar is not None:
+                bar[0].advance(bar[1])
+        if bar is not None:
+            bar[0].stop()
+    return grades
+
+
+def _maybe_progress(label: str | None, total: int):
+    if label is None:
+        return None
+    from harness.console import progress
+
+    bar = progress()
+    bar.start()
+    return bar, bar.add_task(label, total=total)
+
+
+def is_correct(gold: str, output: str, timeout: float = 5.0) -> bool:
+    """Convenience: one sandboxed grade."""
+    return grade_many([gold], [output], timeout=timeout, workers=1)[0].outcome == "correct"
+
+
+# --- audit grader: reported as a disagreement rate, never combined with the main grade ---
+
+_STRIP = re.compile(r"\\left|\\right|\\!|\\,|\\;|\\ |\s|\$|\\text\{([^{}]*)\}|\\mathrm\{([^{}]*)\}|\\dfrac|\\tfrac")
+
+
+def normalize_answer(text: str) -> str:
+    """A deliberately simple string normalization (spaces, sizing commands, leading zeros)."""
+    text = _STRIP.sub(lambda m: m.group(1) or m.group(2) or ("\\frac" if "frac" in m.group(0) else ""), text)
+    text = text.rstrip(".").lower()
+    if re.fullmatch(r"-?\d+", text):
+        text = str(int(text))
+    return text
+
+
+def audit_grade(gold: str, output: str, strip_thinking: bool = True) -> bool:
+    """Normalized string equality of the last box with the gold: a second, independent opinion."""
+    text = _strip_thinking(output) if strip_thinking else output
+    box = last_boxed(text)
+    return box is not None and normalize_answer(box) == normalize_answer(gold)
+
+
+AUDIT_GRADERS = {"boxed_string": audit_grade}

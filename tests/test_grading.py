@@ -1,0 +1,71 @@
+"""Grading: math-verify in sandboxed workers, outcomes, hard timeouts, audit grader."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.eval.grading import audit_grade, grade_many, is_correct, last_boxed, normalize_answer
+from harness.eval.prompts import strip_thinking
+
+CASES = [json.loads(line) for line in (Path(__file__).parent / "fixtures/eval/grading_cases.jsonl").read_text().splitlines() if line.strip()]
+
+
+def test_fixture_cases_grade_as_expected():
+    grades = grade_many([c["gold"] for c in CASES], [c["output"] for c in CASES], timeout=30, workers=2)
+    got = [(c["gold"], c["output"], g.outcome) for c, g in zip(CASES, grades)]
+    want = [(c["gold"], c["output"], c["expected"]) for c in CASES]
+    assert got == want
+    # the fixture must exercise right and wrong answers, and missing ones
+    assert {c["expected"] for c in CASES} == {"correct", "incorrect", "no_answer"}
+
+
+def test_extracted_answer_is_the_last_box():
+    grade = grade_many(["204"], ["\\boxed{200} no wait \\boxed{204}"])[0]
+    assert grade.outcome == "correct" and grade.extracted == "204"
+
+
+def test_hanging_outputs_cost_one_timeout_each():
+    hangs = ["\\boxed{9^{9^{9^{9^{9}}}}}", "\\boxed{" + "{" * 300_000 + "1" + "}" * 300_000 + "}"]
+    start = time.monotonic()
+    grades = grade_many(["5"] * 3, hangs + ["\\boxed{5}"], timeout=2.0, workers=2)
+    elapsed = time.monotonic() - start
+    assert [g.outcome for g in grades] == ["timeout", "timeout", "correct"]
+    # two hung samples run side by side on two workers: ~2 s, plus start-up and one normal grade
+    assert elapsed < 2.0 * len(hangs) + 4.0
+
+
+def test_is_correct_and_strip_thinking_option():
+    assert is_correct("12", "<think>\\boxed{13}</think>\\boxed{12}")
+    raw = grade_many(["13"], ["<think>\\boxed{13}</think> done"], strip_thinking=False)[0]
+    stripped = grade_many(["13"], ["<think>\\boxed{13}</think> done"], strip_thinking=True)[0]
+    assert raw.outcome == "correct" and stripped.outcome == "no_answer"
+
+
+def test_grade_many_rejects_length_mismatch():
+    with pytest.raises(ValueError):
+        grade_many(["1"], [])
+
+
+@pytest.mark.parametrize(
+    "text, box",
+    [("a \\boxed{1} b \\boxed{\\frac{1}{2}}", "\\frac{1}{2}"), ("none", None), ("\\boxed{unclosed", None), ("\\fbox{7}", "7")],
+)
+def test_last_boxed(text, box):
+    assert last_boxed(text) == box
+
+
+def test_strip_thinking_variants():
+    assert strip_thinking("<think>x</think> answer") == "answer"
+    assert strip_thinking("reasoning only closes</think>answer") == "answer"
+    assert strip_thinking("<think>never closed") == ""
+
+
+def test_audit_grader_is_a_plain_string_check():
+    assert normalize_answer("025") == "25"
+    assert audit_grade("\\frac{14}{3}", "so \\boxed{\\dfrac{14}{3}}")
+    assert audit_grade("\\left( 3, \\frac{\\pi}{2} \\right)", "\\boxed{(3,\\frac{\\pi}{2})}")
+    # equivalent but differently written: math-verify says correct, the audit disagrees
+    assert not audit_grade("\\frac{14}{3}", "\\boxed{14/3}")
+    assert not audit_grade("5", "no box 5")
