@@ -67,6 +67,8 @@ class MethodContext:
     instruction: str = PAPER_INSTRUCTION
     enable_thinking: bool | None = None
     grader_timeout: float = 5.0
+    grader_workers: int = 2
+    store: Any = None  # the run store, for methods that cache their own artifacts
     _engine: Any = None
 
     @property
@@ -105,7 +107,7 @@ def register_method(name: str, *, params: type = NoParams, description: str = ""
     """Register `fn(traces, params, ctx) -> MethodResult` under `name`."""
 
     def decorator(fn: Callable[[list[Trace], Any, MethodContext], MethodResult]):
-        doc = description or (fn.__doc__ or "").strip().splitlines()[0] if (description or fn.__doc__) else ""
+        doc = description or next(iter((fn.__doc__ or "").strip().splitlines()), "")
         METHODS.add(name, MethodSpec(name=name, fn=fn, params=params, description=doc, trains=trains))
         return fn
 

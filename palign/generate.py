@@ -1,0 +1,85 @@
+"""The student's engine as methods use it: resumable generation and sandboxed grading.
+
+Completions are appended to a JSONL cache in the method's work folder as each batch
+finishes. Engines draw sample j of a request from its own stream (seed, seed_key, j), so
+a resumed run that skips cached samples produces exactly what an uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from harness.config import SamplingConfig
+from harness.engines.base import Completion, GenerationRequest
+from harness.jsonl import append_jsonl, read_jsonl
+
+
+def _key(prompt: str, seed_key: str, sample: int, sampling: SamplingConfig) -> str:
+    blob = json.dumps([prompt, seed_key, sample, asdict(sampling)], sort_keys=True)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
+
+
+class CachedGenerator:
+    """Wraps an engine; `cache_path=None` disables the cache (tests, dry use)."""
+
+    def __init__(self, engine, cache_path: Path | None = None, batch_size: int = 64) -> None:
+        self.engine = engine
+        self.cache_path = cache_path
+        self.batch_size = batch_size
+        self.cache: dict[str, Completion] = {}
+        self.generated_tokens = 0
+        if cache_path is not None and cache_path.exists():
+            for rec in read_jsonl(cache_path, tolerate_torn_tail=True):
+                self.cache[rec["key"]] = Completion(rec["text"], rec["num_tokens"], rec["finish_reason"])
+
+    @property
+    def tokenizer(self):
+        return self.engine.tokenizer
+
+    def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig) -> list[list[Completion]]:
+        """Like `Engine.generate`, but samples already in the cache are not generated again."""
+        keys = [[_key(r.prompt, r.seed_key, j, sampling) for j in r.sample_indices] for r in requests]
+        todo: list[GenerationRequest] = []
+        for req, req_keys in zip(requests, keys):
+            missing = [j for j, k in zip(req.sample_indices, req_keys) if k not in self.cache]
+            if missing:
+                todo.append(GenerationRequest(req.prompt, req.seed_key, missing))
+        # Chunks keep a kill from losing more than one chunk of work.
+        for start in range(0, len(todo), self.batch_size):
+            chunk = todo[start : start + self.batch_size]
+            outputs = self.engine.generate(chunk, sampling)
+            records = []
+            for req, completions in zip(chunk, outputs):
+                for j, comp in zip(req.sample_indices, completions):
+                    key = _key(req.prompt, req.seed_key, j, sampling)
+                    self.cache[key] = comp
+                    self.generated_tokens += comp.num_tokens
+                    records.append({"key": key, "text": comp.text, "num_tokens": comp.num_tokens,
+                                    "finish_reason": comp.finish_reason})
+            if self.cache_path is not None:
+                append_jsonl(self.cache_path, records)
+        return [[self.cache[k] for k in req_keys] for req_keys in keys]
+
+
+def grade_correct(golds: list[str], outputs: list[str], timeout: float = 5.0, workers: int = 2) -> list[bool]:
+    """True where the output's final answer matches the gold (sandboxed math-verify)."""
+    if not outputs:
+        return []
+    from harness.eval.grading import grade_many
+
+    grades = grade_many(golds, outputs, timeout=timeout, workers=workers)
+    return [g.outcome == "correct" for g in grades]
+
+
+def method_tools(ctx) -> tuple[CachedGenerator, Callable[[list[str], list[str]], list[bool]]]:
+    """The cached student generator and the grader a method uses, both from its context."""
+    generator = CachedGenerator(ctx.engine, Path(ctx.work_dir) / "generations.jsonl")
+
+    def grader(golds: list[str], outputs: list[str]) -> list[bool]:
+        return grade_correct(golds, outputs, timeout=ctx.grader_timeout, workers=ctx.grader_workers)
+
+    return generator, grader
