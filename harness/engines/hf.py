@@ -1,0 +1,126 @@
+"""The transformers engine: batched, left-padded, KV-cached generation on CPU or GPU.
+
+Prompts are sorted by length before batching (less padding), generation stops at the
+end of the assistant turn, and sampling is per-sample seeded (see `sampling.py`), so
+the text of sample j of a request is the same whatever batch it ran in.
+"""
+
+from __future__ import annotations
+
+from harness.config import EngineConfig, SamplingConfig
+from harness.engines.base import Completion, GenerationRequest
+from harness.engines.sampling import RowSampler, sample_seed
+from harness.errors import HarnessError
+
+# Tokens that end an assistant turn in common chat templates (Qwen, Llama 3, Gemma, Phi).
+_END_OF_TURN = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "<end_of_turn>", "<|end|>")
+
+
+def _pick_device(name: str) -> str:
+    import torch
+
+    if name != "auto":
+        return name
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _pick_dtype(name: str, device: str):
+    import torch
+
+    if name == "auto":
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    try:
+        return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+    except KeyError:
+        raise HarnessError(f"engine.dtype must be auto, float32, bfloat16 or float16, not {name!r}") from None
+
+
+class HFEngine:
+    name = "transformers"
+
+    def __init__(self, model: str, cfg: EngineConfig) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+
+        self.model_id = model
+        self.cfg = cfg
+        self.device = _pick_device(cfg.device)
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(model)
+            self.model = AutoModelForCausalLM.from_pretrained(model, dtype=_pick_dtype(cfg.dtype, self.device))
+        except OSError as exc:
+            raise HarnessError(f"cannot load model {model!r}: {str(exc).splitlines()[0]}") from None
+        self.model.to(self.device).eval()
+        self._tokenizer.padding_side = "left"
+        if self._tokenizer.pad_token_id is None:
+            self._tokenizer.pad_token = self._tokenizer.eos_token
+        self.stop_ids = self._stop_ids()
+        # The model's own sampling defaults (temperature, repetition penalty...) must not
+        # leak into generation: every decoding choice comes from our SamplingConfig.
+        self.model.generation_config = GenerationConfig(
+            eos_token_id=self.stop_ids, pad_token_id=self._tokenizer.pad_token_id, do_sample=False
+        )
+
+    @property
+    def tokenizer(self):
+        return self._tokenizer
+
+    def _stop_ids(self) -> list[int]:
+        ids = set()
+        eos = self.model.generation_config.eos_token_id
+        ids.update(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        if self._tokenizer.eos_token_id is not None:
+            ids.add(self._tokenizer.eos_token_id)
+        vocab = self._tokenizer.get_vocab()
+        ids.update(vocab[t] for t in _END_OF_TURN if t in vocab)
+        return sorted(ids)
+
+    def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig) -> list[list[Completion]]:
+        greedy = sampling.temperature <= 0
+        # One row per (request, sample); greedy samples are identical, so run each prompt once.
+        rows = [(r, j) for r, req in enumerate(requests) for j in (req.sample_indices[:1] if greedy else req.sample_indices)]
+        lengths = [len(self._tokenizer(requests[r].prompt, add_special_tokens=False).input_ids) for r, _ in rows]
+        order = sorted(range(len(rows)), key=lambda i: -lengths[i])
+        done: dict[tuple[int, int], Completion] = {}
+        size = max(1, self.cfg.batch_size)
+        for start in range(0, len(order), size):
+            batch = [rows[i] for i in order[start : start + size]]
+            for key, completion in zip(batch, self._generate_batch(requests, batch, sampling)):
+                done[key] = completion
+        out = []
+        for r, req in enumerate(requests):
+            if greedy:
+                first = done[(r, req.sample_indices[0])] if req.sample_indices else None
+                out.append([first for _ in req.sample_indices])
+            else:
+                out.append([done[(r, j)] for j in req.sample_indices])
+        return out
+
+    def _generate_batch(self, requests, batch, sampling: SamplingConfig) -> list[Completion]:
+        import torch
+        from transformers import LogitsProcessorList
+
+        prompts = [requests[r].prompt for r, _ in batch]
+        enc = self._tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        pads = (enc.attention_mask == 0).sum(-1).tolist()
+        seeds = [sample_seed(sampling.seed, requests[r].seed_key, j) for r, j in batch]
+        sampler = RowSampler(sampling, seeds, pads)
+        with torch.inference_mode():
+            out = self.model.generate(
+                **enc,
+                max_new_tokens=sampling.max_new_tokens,
+                do_sample=False,
+                logits_processor=LogitsProcessorList([sampler]),
+                use_cache=True,
+            )
+        generated = out[:, enc.input_ids.shape[1] :].tolist()
+        return [self._completion(tokens, sampling.max_new_tokens) for tokens in generated]
+
+    def _completion(self, tokens: list[int], max_new_tokens: int) -> Completion:
+        stops = set(self.stop_ids)
+        end = next((i for i, t in enumerate(tokens) if t in stops), None)
+        if end is None:
+            return Completion(self._tokenizer.decode(tokens, skip_special_tokens=True), len(tokens), "length")
+        # the stop token counts as generated, as in vLLM's token_ids
+        return Completion(self._tokenizer.decode(tokens[:end], skip_special_tokens=True), end + 1, "stop")

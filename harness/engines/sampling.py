@@ -1,0 +1,72 @@
+"""Per-sample seeded sampling that does not depend on batching.
+
+transformers draws one random stream for the whole batch, so a sample's tokens change
+with whatever else shares its batch. Instead, `generate` runs greedily with
+`RowSampler` as the last logits processor: it warps each row's logits (repetition
+penalty, temperature, top-k, top-p), draws that row's token from the row's own
+`torch.Generator` seeded from (seed, seed_key, sample index), and returns scores that
+force the chosen token. Each row consumes exactly one uniform number per step, so its
+stream is the same in any batch, on resume, and on CPU or GPU (the generators live on CPU).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import torch
+
+from harness.config import SamplingConfig
+
+
+def sample_seed(seed: int, seed_key: str, index: int) -> int:
+    """A stable 63-bit seed for sample `index` of request `seed_key`."""
+    digest = hashlib.sha256(f"{seed}\x1f{seed_key}\x1f{index}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def warp(scores: torch.Tensor, context: torch.Tensor, valid: torch.Tensor, sampling: SamplingConfig) -> torch.Tensor:
+    """HF-style repetition penalty over each row's real tokens, then temperature, top-k, top-p."""
+    scores = scores.float()
+    if sampling.repetition_penalty != 1.0:
+        seen = torch.zeros_like(scores).scatter_reduce(1, context, valid.float(), reduce="amax")
+        penalised = torch.where(scores < 0, scores * sampling.repetition_penalty, scores / sampling.repetition_penalty)
+        scores = torch.where(seen > 0, penalised, scores)
+    if sampling.temperature <= 0:
+        return scores
+    scores = scores / sampling.temperature
+    if sampling.top_k and sampling.top_k < scores.shape[-1]:
+        kth = torch.topk(scores, sampling.top_k, dim=-1).values[:, -1:]
+        scores = scores.masked_fill(scores < kth, float("-inf"))
+    if sampling.top_p < 1.0:
+        sorted_scores, order = torch.sort(scores, descending=True, dim=-1)
+        cum = sorted_scores.softmax(-1).cumsum(-1)
+        # drop a token when the mass before it already reaches top_p (the first always stays)
+        drop_sorted = (cum - sorted_scores.softmax(-1)) >= sampling.top_p
+        drop = torch.zeros_like(drop_sorted).scatter(1, order, drop_sorted)
+        scores = scores.masked_fill(drop, float("-inf"))
+    return scores
+
+
+class RowSampler:
+    """A transformers logits processor drawing each row from its own generator."""
+
+    def __init__(self, sampling: SamplingConfig, seeds: list[int], pad_lengths: list[int]) -> None:
+        self.sampling = sampling
+        self.generators = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
+        self.pad_lengths = torch.tensor(pad_lengths)
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        valid = positions[None, :] >= self.pad_lengths.to(input_ids.device)[:, None]
+        warped = warp(scores, input_ids, valid, self.sampling)
+        if self.sampling.temperature <= 0:
+            chosen = warped.argmax(-1)
+        else:
+            # One uniform per row per step, from the row's own stream; inverse-CDF draw.
+            uniforms = torch.stack([torch.rand((), generator=g) for g in self.generators]).to(scores.device)
+            cdf = warped.softmax(-1).cumsum(-1)
+            chosen = torch.searchsorted(cdf, (uniforms * cdf[:, -1])[:, None]).squeeze(1)
+            chosen = chosen.clamp_max(scores.shape[-1] - 1)
+        forced = torch.full_like(scores, float("-inf"))
+        forced.scatter_(1, chosen[:, None], 0.0)
+        return forced

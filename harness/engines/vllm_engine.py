@@ -1,0 +1,74 @@
+"""The vLLM engine: same interface as the transformers engine, imported only when chosen.
+
+Each (prompt, sample index) is its own vLLM request with `SamplingParams(n=1, seed=...)`
+seeded from (seed, seed_key, j), so sample j does not depend on which other samples run
+beside it, nor on resume. Prompts are passed as token ids (tokenized without special
+tokens, like the transformers engine) so the chat template is not given a second BOS.
+"""
+
+from __future__ import annotations
+
+from harness.config import EngineConfig, SamplingConfig
+from harness.engines.base import Completion, GenerationRequest
+from harness.engines.sampling import sample_seed
+from harness.errors import HarnessError
+
+
+class VLLMEngine:
+    name = "vllm"
+
+    def __init__(self, model: str, cfg: EngineConfig) -> None:
+        from vllm import LLM
+
+        self.model_id = model
+        self.cfg = cfg
+        kwargs = dict(
+            model=model,
+            tensor_parallel_size=cfg.tensor_parallel_size,
+            gpu_memory_utilization=cfg.gpu_memory_utilization,
+            dtype=cfg.dtype,
+        )
+        if cfg.max_model_len is not None:
+            kwargs["max_model_len"] = cfg.max_model_len
+        try:
+            self.llm = LLM(**kwargs)
+        except OSError as exc:
+            raise HarnessError(f"cannot load model {model!r} in vLLM: {str(exc).splitlines()[0]}") from None
+        self._tokenizer = self.llm.get_tokenizer()
+
+    @property
+    def tokenizer(self):
+        return self._tokenizer
+
+    def _params(self, sampling: SamplingConfig, seed: int | None):
+        from vllm import SamplingParams
+
+        greedy = sampling.temperature <= 0
+        return SamplingParams(
+            n=1,
+            temperature=0.0 if greedy else sampling.temperature,
+            top_p=1.0 if greedy else sampling.top_p,
+            top_k=0 if greedy or not sampling.top_k else sampling.top_k,
+            repetition_penalty=sampling.repetition_penalty,
+            max_tokens=sampling.max_new_tokens,
+            seed=None if greedy else seed,
+        )
+
+    def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig) -> list[list[Completion]]:
+        from vllm.inputs import TokensPrompt
+
+        prompts, params, slots = [], [], []
+        token_cache: dict[int, list[int]] = {}
+        for r, req in enumerate(requests):
+            ids = token_cache.setdefault(r, self._tokenizer(req.prompt, add_special_tokens=False).input_ids)
+            for pos, j in enumerate(req.sample_indices):
+                prompts.append(TokensPrompt(prompt_token_ids=ids))
+                params.append(self._params(sampling, sample_seed(sampling.seed, req.seed_key, j)))
+                slots.append((r, pos))
+        outputs = self.llm.generate(prompts, params, use_tqdm=True)
+        result: list[list[Completion | None]] = [[None] * len(req.sample_indices) for req in requests]
+        for (r, pos), output in zip(slots, outputs):
+            choice = output.outputs[0]
+            finish = "length" if choice.finish_reason == "length" else "stop"
+            result[r][pos] = Completion(choice.text, len(choice.token_ids), finish)
+        return result  # type: ignore[return-value]
