@@ -1,0 +1,253 @@
+"""The one SFT recipe every method shares: TRL `SFTTrainer`, loss on completion tokens only.
+
+Data is an SFT JSONL of conversational prompt-completion records
+(`{"id", "prompt": [{"role": "user", ...}], "completion": [{"role": "assistant", ...}]}`).
+TRL renders each record with the student's own chat template and, with
+`completion_only_loss`, sets the labels of every prompt token to -100.
+
+The function is a plain Trainer run, so it works unchanged under `accelerate launch`
+(multi-GPU, DeepSpeed, FSDP) through the module entry point:
+
+    accelerate launch -m harness.trainer --model M --data sft.jsonl --output-dir OUT [--set train.x=y]
+
+Checkpoints go to `output_dir/checkpoints` (a killed run resumes from the last one) and are
+removed once the final model folder (weights, tokenizer, generation config; merged for LoRA)
+and `train_report.json` are written, so nothing left behind names an absolute path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from harness.config import TrainConfig
+from harness.errors import HarnessError
+from harness.fingerprint import looks_like_path
+from harness.jsonl import read_json, read_jsonl, write_json
+
+REPORT = "train_report.json"
+CHECKPOINTS = "checkpoints"
+
+
+def load_sft_records(data: Path) -> list[dict[str, Any]]:
+    """Read and check an SFT JSONL; plain-string prompt/completion fields are wrapped as chat turns."""
+    records = []
+    for i, rec in enumerate(read_jsonl(data), start=1):
+        prompt, completion = rec.get("prompt"), rec.get("completion")
+        if isinstance(prompt, str):
+            prompt = [{"role": "user", "content": prompt}]
+        if isinstance(completion, str):
+            completion = [{"role": "assistant", "content": completion}]
+        if not (isinstance(prompt, list) and prompt and isinstance(completion, list) and completion):
+            raise HarnessError(f"{data}:{i}: an SFT record needs non-empty 'prompt' and 'completion' message lists")
+        records.append({"prompt": prompt, "completion": completion})
+    if not records:
+        raise HarnessError(f"{data}: no SFT examples to train on")
+    return records
+
+
+def length_report(records: list[dict[str, Any]], tokenizer: Any, max_length: int | None) -> dict[str, Any]:
+    """Token counts under the student's chat template, as the trainer will see them.
+
+    `train_tokens` counts prompt + completion tokens per epoch after truncation;
+    `train_completion_tokens` counts only the tokens that carry loss.
+    """
+    total = completion = truncated = cut = 0
+    for rec in records:
+        prompt_ids = _ids(tokenizer.apply_chat_template(rec["prompt"], add_generation_prompt=True, tokenize=True))
+        full_ids = _ids(tokenizer.apply_chat_template(rec["prompt"] + rec["completion"], tokenize=True))
+        n = len(full_ids)
+        kept = n if max_length is None else min(n, max_length)
+        if kept < n:
+            truncated += 1
+            cut += n - kept
+        total += kept
+        completion += max(0, kept - len(prompt_ids))
+    return {
+        "examples": len(records),
+        "train_tokens": total,
+        "train_tokens_counts": "prompt+completion tokens per epoch, after truncation",
+        "train_completion_tokens": completion,
+        "truncated": truncated,
+        "truncated_tokens": cut,
+        "max_length": max_length,
+    }
+
+
+def _ids(encoded: Any) -> list[int]:
+    return list(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)
+
+
+def _run_id(model: str, data: Path, cfg: TrainConfig, seed: int) -> str:
+    """What a finished output folder was trained from, to reuse it only for the same run."""
+    digest = hashlib.sha256(Path(data).read_bytes())
+    digest.update(json.dumps({"model": model, "cfg": asdict(cfg), "seed": seed}, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def build_trainer(model: str, records: list[dict[str, Any]], output_dir: Path, cfg: TrainConfig, seed: int = 0):
+    """The SFTTrainer `train_sft` runs; exposed so tests can inspect the exact collated batches."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    if not 0.0 <= cfg.warmup_ratio < 1.0:
+        raise HarnessError(f"train.warmup_ratio must be in [0, 1), got {cfg.warmup_ratio}")
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    args = SFTConfig(
+        output_dir=str(output_dir / CHECKPOINTS),
+        completion_only_loss=True,
+        max_length=cfg.max_length,
+        packing=False,
+        learning_rate=cfg.learning_rate,
+        num_train_epochs=cfg.num_train_epochs,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        warmup_steps=float(cfg.warmup_ratio),  # transformers 5: a float below 1 is a ratio of total steps
+        lr_scheduler_type=cfg.lr_scheduler_type,
+        weight_decay=cfg.weight_decay,
+        bf16=cfg.bf16,
+        activation_checkpointing=cfg.gradient_checkpointing,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        logging_steps=cfg.logging_steps,
+        logging_first_step=True,  # the first step's own loss is the report's initial_loss
+        seed=seed,
+        data_seed=seed,
+        report_to="none",
+        dataloader_pin_memory=False,
+        model_init_kwargs={"dtype": "bfloat16" if cfg.bf16 else "float32"},
+    )
+    peft_config = None
+    if cfg.use_lora:
+        from peft import LoraConfig
+
+        targets = cfg.lora_target_modules
+        peft_config = LoraConfig(
+            r=cfg.lora_r,
+            lora_alpha=cfg.lora_alpha,
+            lora_dropout=cfg.lora_dropout,
+            target_modules=targets[0] if targets == ["all-linear"] else targets,
+            task_type="CAUSAL_LM",
+        )
+    return SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(records),
+        processing_class=tokenizer,
+        peft_config=peft_config,
+    )
+
+
+def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: int = 0) -> dict[str, Any]:
+    """Fine-tune `model` on the SFT JSONL `data`; write a model folder to `output_dir`; return a report."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    data, output_dir = Path(data), Path(output_dir)
+    if not data.is_file():
+        raise HarnessError(f"SFT data file not found: {data}")
+    if looks_like_path(model) and not Path(model).expanduser().is_dir():
+        raise HarnessError(f"model folder not found: {model}")
+    run_id = _run_id(model, data, cfg, seed)
+    done = output_dir / REPORT
+    if done.is_file() and read_json(done).get("run_id") == run_id:
+        return read_json(done)  # finished earlier with these exact inputs
+
+    records = load_sft_records(data)
+    started = time.time()
+    trainer = build_trainer(model, records, output_dir, cfg, seed)
+    report = length_report(records, trainer.processing_class, cfg.max_length)
+    report["dropped_fully_truncated"] = len(records) - len(trainer.train_dataset)
+    ckpt_dir = output_dir / CHECKPOINTS
+    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    result = trainer.train(resume_from_checkpoint=last)
+    _save_model(trainer, model, output_dir, cfg)
+
+    losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
+    report.update(
+        run_id=run_id,
+        resumed_from_step=int(Path(last).name.split("-")[-1]) if last else None,
+        steps=trainer.state.global_step,
+        epochs=trainer.state.epoch,
+        initial_loss=losses[0] if losses else None,
+        final_loss=losses[-1] if losses else None,
+        mean_train_loss=result.training_loss,
+        runtime_s=round(time.time() - started, 2),
+        lora=cfg.use_lora,
+        seed=seed,
+    )
+    if trainer.is_world_process_zero():
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+        write_json(done, report)
+    return report
+
+
+def _save_model(trainer: Any, model: str, output_dir: Path, cfg: TrainConfig) -> None:
+    """A standard model folder; LoRA adapters are merged into the base so eval loads one folder."""
+    tokenizer = trainer.processing_class
+    if not cfg.use_lora:
+        trainer.save_model(str(output_dir))  # gathers sharded (DeepSpeed/FSDP) weights
+        (output_dir / "training_args.bin").unlink(missing_ok=True)  # it pickles absolute paths
+    else:
+        adapter_dir = output_dir / CHECKPOINTS / "adapter"
+        trainer.save_model(str(adapter_dir))
+        trainer.accelerator.wait_for_everyone()
+        if trainer.is_world_process_zero():
+            from peft import AutoPeftModelForCausalLM
+
+            merged = AutoPeftModelForCausalLM.from_pretrained(str(adapter_dir)).merge_and_unload()
+            merged.save_pretrained(str(output_dir))
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(str(output_dir))
+        gen = trainer.accelerator.unwrap_model(trainer.model).generation_config
+        if gen is not None and not (output_dir / "generation_config.json").is_file():
+            gen.save_pretrained(str(output_dir))
+    trainer.accelerator.wait_for_everyone()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m harness.trainer` / `accelerate launch -m harness.trainer`: train on a file."""
+    parser = argparse.ArgumentParser(prog="python -m harness.trainer", description=train_sft.__doc__)
+    parser.add_argument("--model", required=True, help="local model folder or Hub id")
+    parser.add_argument("--data", required=True, help="SFT JSONL (TRL conversational prompt-completion)")
+    parser.add_argument("--output-dir", required=True, help="where the trained model folder goes")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lora", action="store_true", help="shortcut for --set train.use_lora=true")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="train.KEY=VALUE")
+    args = parser.parse_args(argv)
+    try:
+        cfg = train_config_from(args.overrides, args.lora)
+        report = train_sft(args.model, Path(args.data), Path(args.output_dir), cfg, seed=args.seed)
+    except HarnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def train_config_from(overrides: list[str], lora: bool = False) -> TrainConfig:
+    """TrainConfig defaults with `train.KEY=VALUE` overrides (the same syntax as `harness run --set`)."""
+    from harness.config import from_dict, merge, parse_override
+
+    data: dict[str, Any] = {}
+    for text in overrides:
+        item = parse_override(text)
+        if set(item) != {"train"}:
+            raise HarnessError(f"only train.* settings apply here, got {text!r}")
+        data = merge(data, item["train"])
+    if lora:
+        data["use_lora"] = True
+    return from_dict(TrainConfig, data, "train")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""The shared trainer: completion-only loss, truncation report, LoRA merge, resume after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from harness.config import TrainConfig
+from harness.errors import HarnessError
+from harness.trainer import CHECKPOINTS, REPORT, build_trainer, load_sft_records, train_sft
+
+FAST = TrainConfig(learning_rate=3e-3, num_train_epochs=2, per_device_train_batch_size=8, warmup_ratio=0.0,
+                   max_length=128, save_steps=1000, logging_steps=2)
+
+
+def write_sft(path: Path, n: int, seed: int = 0, long_every: int = 0) -> Path:
+    rng = random.Random(seed)
+    with path.open("w") as fh:
+        for i in range(n):
+            a, b = rng.randint(1, 50), rng.randint(1, 50)
+            text = f"{a} + {b} = {a + b}. The answer is \\boxed{{{a + b}}}."
+            if long_every and i % long_every == 0:
+                text = " ".join([text] * 20)
+            fh.write(json.dumps({
+                "id": str(i),
+                "prompt": [{"role": "user", "content": f"Tom has {a} apples and buys {b} more."}],
+                "completion": [{"role": "assistant", "content": text}],
+            }) + "\n")
+    return path
+
+
+def test_prompt_tokens_carry_no_loss(tiny_model_dir, tmp_path):
+    data = write_sft(tmp_path / "sft.jsonl", 8)
+    records = load_sft_records(data)
+    trainer = build_trainer(str(tiny_model_dir), records, tmp_path / "out", FAST)
+    batch = next(iter(trainer.get_train_dataloader()))
+    tok = trainer.processing_class
+    assistant_start = tok.convert_tokens_to_ids("<|im_start|>")
+    for ids, labels, mask in zip(batch["input_ids"].tolist(), batch["labels"].tolist(), batch["attention_mask"].tolist()):
+        n = sum(mask)
+        ids, labels = ids[:n], labels[:n]  # right padding
+        # the prompt ends with the generation prompt "<|im_start|>assistant\n": the last <|im_start|>
+        last_start = max(i for i, t in enumerate(ids) if t == assistant_start)
+        boundary = last_start + len(tok("assistant\n", add_special_tokens=False)["input_ids"]) + 1
+        assert all(label == -100 for label in labels[:boundary]), "prompt tokens must carry no loss"
+        assert labels[boundary:] == ids[boundary:], "every completion token must carry loss"
+        assert "\\boxed" in tok.decode(ids[boundary:])
+
+
+def test_truncation_is_reported(tiny_model_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    from harness.trainer import length_report
+
+    records = load_sft_records(write_sft(tmp_path / "sft.jsonl", 10, long_every=5))
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    report = length_report(records, tok, max_length=128)
+    lengths = [len(tok.apply_chat_template(r["prompt"] + r["completion"], tokenize=True)["input_ids"]) for r in records]
+    assert report["truncated"] == sum(n > 128 for n in lengths) == 2
+    assert report["truncated_tokens"] == sum(n - 128 for n in lengths if n > 128)
+    assert report["train_tokens"] == sum(min(n, 128) for n in lengths)
+
+
+def test_train_full_lowers_loss_and_writes_clean_folder(tiny_model_dir, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    data = write_sft(tmp_path / "sft.jsonl", 64)
+    out = tmp_path / "out"
+    report = train_sft(str(tiny_model_dir), data, out, replace(FAST, num_train_epochs=4), seed=0)
+    assert report["examples"] == 64 and report["truncated"] == 0
+    assert report["final_loss"] < report["initial_loss"]
+    for name in ("config.json", "model.safetensors", "generation_config.json", "tokenizer_config.json", REPORT):
+        assert (out / name).is_file(), name
+    assert not (out / CHECKPOINTS).exists() and not (out / "training_args.bin").exists()
+    for file in out.iterdir():  # nothing written names where it ran
+        assert str(tmp_path) not in file.read_bytes().decode("utf-8", "ignore"), file.name
+    AutoModelForCausalLM.from_pretrained(out)
+    AutoTokenizer.from_pretrained(out)
+    # a finished folder with the same inputs is reused, not retrained
+    assert train_sft(str(tiny_model_dir), data, out, replace(FAST, num_train_epochs=4))["runtime_s"] == report["runtime_s"]
+
+
+def test_lora_merged_folder_loads_and_generates(tiny_model_dir, tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    data = write_sft(tmp_path / "sft.jsonl", 16)
+    out = tmp_path / "lora"
+    cfg = replace(FAST, use_lora=True, lora_r=4, lora_alpha=8, num_train_epochs=1)
+    report = train_sft(str(tiny_model_dir), data, out, cfg)
+    assert report["lora"] is True
+    assert not (out / "adapter_config.json").exists(), "the merged folder is a plain model"
+    model = AutoModelForCausalLM.from_pretrained(out)
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    changed = any(not torch.equal(p, base.state_dict()[k]) for k, p in model.state_dict().items())
+    assert changed, "merging the adapter must change some weights"
+    tok = AutoTokenizer.from_pretrained(out)
+    ids = tok.apply_chat_template([{"role": "user", "content": "Tom has 3 apples"}], add_generation_prompt=True,
+                                  return_tensors="pt", return_dict=True)
+    gen = model.generate(**ids, max_new_tokens=5, do_sample=False)
+    assert gen.shape[1] > ids["input_ids"].shape[1]
+
+
+def test_empty_and_missing_inputs_are_user_errors(tiny_model_dir, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(HarnessError, match="no SFT examples"):
+        train_sft(str(tiny_model_dir), empty, tmp_path / "o", FAST)
+    with pytest.raises(HarnessError, match="not found"):
+        train_sft(str(tiny_model_dir), tmp_path / "nope.jsonl", tmp_path / "o", FAST)
+    with pytest.raises(HarnessError, match="model folder not found"):
+        train_sft(str(tmp_path / "no-model"), write_sft(tmp_path / "d.jsonl", 2), tmp_path / "o", FAST)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"prompt": [], "completion": "x"}) + "\n")
+    with pytest.raises(HarnessError, match="bad.jsonl:1"):
+        train_sft(str(tiny_model_dir), bad, tmp_path / "o", FAST)
+
+
+def test_killed_training_resumes_from_last_checkpoint(tiny_model_dir, tmp_path):
+    data = write_sft(tmp_path / "sft.jsonl", 48)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "harness.trainer", "--model", str(tiny_model_dir), "--data", str(data),
+           "--output-dir", str(out), "--set", "train.per_device_train_batch_size=4", "--set", "train.save_steps=3",
+           "--set", "train.num_train_epochs=2", "--set", "train.max_length=128", "--set", "train.logging_steps=1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    ckpts = out / CHECKPOINTS
+    while time.time() < deadline and not list(ckpts.glob("checkpoint-6/trainer_state.json")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    saved = sorted(int(p.name.split("-")[1]) for p in ckpts.glob("checkpoint-*") if (p / "trainer_state.json").is_file())
+    assert saved and not (out / REPORT).exists(), "the run must have been killed mid-way"
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((out / REPORT).read_text())
+    assert report["resumed_from_step"] == max(saved)
+    assert report["steps"] == 24
+
+
+@pytest.mark.slow
+def test_few_hundred_examples_train_in_two_minutes(tmp_path):
+    """The default tiny student (synth:tiny size) on 300 examples with the default recipe."""
+    from tests.conftest import make_tiny_model
+
+    model = make_tiny_model(tmp_path / "tiny", size="tiny")
+    data = write_sft(tmp_path / "sft.jsonl", 300)
+    started = time.time()
+    report = train_sft(str(model), data, tmp_path / "out", TrainConfig())
+    elapsed = time.time() - started
+    print(f"300 examples, default TrainConfig, tiny student: {elapsed:.1f}s, loss {report['initial_loss']:.3f} -> {report['final_loss']:.3f}")
+    assert report["final_loss"] < report["initial_loss"] - 0.5
+    assert elapsed < 150
