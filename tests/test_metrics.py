@@ -1,0 +1,91 @@
+"""Metrics: pass@k against hand-computed values, maj@k, bootstrap CIs, counts."""
+
+from fractions import Fraction
+from math import comb
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.errors import HarnessError
+from harness.eval.metrics import bootstrap_ci, compute_metrics, majority_correct, pass_at_k
+
+
+@pytest.mark.parametrize(
+    "n, c, k, expected",
+    [
+        (3, 0, 1, 0.0),  # c = 0
+        (3, 0, 3, 0.0),
+        (3, 3, 1, 1.0),  # c = n
+        (3, 1, 1, 1 / 3),
+        (3, 1, 2, 2 / 3),  # 1 - C(2,2)/C(3,2)
+        (3, 1, 3, 1.0),  # n = k with one correct
+        (4, 1, 2, 0.5),  # 1 - C(3,2)/C(4,2) = 1 - 3/6
+        (5, 2, 3, 0.9),  # 1 - C(3,3)/C(5,3) = 1 - 1/10
+        (1, 1, 1, 1.0),
+    ],
+)
+def test_pass_at_k_hand_values(n, c, k, expected):
+    assert pass_at_k(n, c, k) == pytest.approx(expected, abs=1e-12)
+
+
+def test_pass_at_k_large_n_is_stable():
+    assert pass_at_k(1000, 1, 1) == pytest.approx(0.001)
+    assert pass_at_k(2000, 3, 500) == pytest.approx(1 - comb(1997, 500) / comb(2000, 500), rel=1e-9)
+
+
+@given(st.integers(1, 40).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n), st.integers(1, n))))
+def test_pass_at_k_matches_exact_binomials(nck):
+    n, c, k = nck
+    exact = 1 - Fraction(comb(n - c, k), comb(n, k))
+    assert pass_at_k(n, c, k) == pytest.approx(float(exact), abs=1e-12)
+
+
+def test_k_larger_than_n_is_a_user_error():
+    with pytest.raises(HarnessError, match="pass@4"):
+        pass_at_k(3, 1, 4)
+    with pytest.raises(HarnessError, match="n=2"):
+        compute_metrics([[_s("correct")] * 2], ks=[1, 3])
+
+
+def _s(outcome, extracted="1", tokens=10):
+    return {"outcome": outcome, "extracted": extracted, "num_tokens": tokens}
+
+
+def test_compute_metrics_different_n_per_problem():
+    problems = [
+        [_s("correct"), _s("incorrect", "2")],  # n=2, c=1
+        [_s("correct"), _s("incorrect", "2"), _s("no_answer", None), _s("timeout", None)],  # n=4, c=1
+    ]
+    m = compute_metrics(problems, ks=[1, 2], bootstrap_samples=200)
+    assert m["pass@1"] == pytest.approx((1 / 2 + 1 / 4) / 2)
+    assert m["pass@2"] == pytest.approx((1.0 + 0.5) / 2)
+    assert m["avg@2"] == pytest.approx(m["pass@1"])
+    assert (m["no_answer"], m["timeout"], m["error"], m["num_problems"], m["n"]) == (1, 1, 0, 2, 2)
+    assert m["mean_tokens"] == pytest.approx(10.0)
+    lo, hi = m["pass@1_ci"]
+    assert 0.25 <= lo <= m["pass@1"] <= hi <= 0.5
+
+
+def test_pass_at_1_does_not_change_with_n():
+    # the same per-sample accuracy at n=2 and n=4 gives the same pass@1 (lighteval #771)
+    two = compute_metrics([[_s("correct"), _s("incorrect", "2")]], ks=[1])
+    four = compute_metrics([[_s("correct"), _s("incorrect", "2")] * 2], ks=[1])
+    assert two["pass@1"] == four["pass@1"] == 0.5
+
+
+def test_majority_vote():
+    votes = [_s("incorrect", "7"), _s("correct", "5"), _s("correct", "5"), _s("incorrect", "7"), _s("incorrect", "7")]
+    assert majority_correct(votes, 3) is True
+    assert majority_correct(votes, 5) is False
+    assert majority_correct(votes, 1) is False
+    # a tie goes to the answer seen first; unanswered samples do not vote
+    assert majority_correct([_s("no_answer", None), _s("correct", "5"), _s("incorrect", "6")], 3) is True
+
+
+def test_bootstrap_is_seeded_and_sane():
+    values = [0, 1, 1, 0, 1, 0, 0, 1, 1, 1]
+    assert bootstrap_ci(values, 500, seed=1) == bootstrap_ci(values, 500, seed=1)
+    lo, hi = bootstrap_ci(values, 2000, seed=1)
+    assert lo < 0.6 < hi and 0 <= lo and hi <= 1
+    assert bootstrap_ci([1, 1, 1], 100) == [1.0, 1.0]
