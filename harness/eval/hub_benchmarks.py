@@ -1,0 +1,101 @@
+"""The real math benchmarks: Hugging Face datasets, or local JSONL files in the same schema.
+
+Data is looked up in order: `data_dir` (`--data-dir`), `$HARNESS_DATA_DIR`, then the Hub
+through `datasets`. A local folder holds `<name>.jsonl` with `id`, `problem`, `answer`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.eval.benchmarks import Benchmark, Problem, register_benchmark
+from harness.jsonl import read_jsonl
+
+DATA_ENV = "HARNESS_DATA_DIR"
+
+
+def normalize_answer_field(value) -> str:
+    """Gold answers as strings; whole-number floats (AMC's `142.0`) become `142`."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_local(path: Path, name: str) -> list[Problem]:
+    problems = []
+    for i, row in enumerate(read_jsonl(path), start=1):
+        missing = [f for f in ("id", "problem", "answer") if f not in row]
+        if missing:
+            raise HarnessError(f"{path}:{i}: missing field {missing[0]!r} (need id, problem, answer)")
+        problems.append(Problem(str(row["id"]), str(row["problem"]), normalize_answer_field(row["answer"])))
+    if not problems:
+        raise HarnessError(f"{path}: no problems in benchmark {name!r}")
+    return problems
+
+
+def local_file(name: str, data_dir: str | None) -> Path | None:
+    """The local JSONL for `name`, or None to fall back to the Hub; an explicit dir must have it."""
+    for source, folder in (("--data-dir", data_dir), (DATA_ENV, os.environ.get(DATA_ENV))):
+        if folder:
+            path = Path(folder).expanduser() / f"{name}.jsonl"
+            if not path.is_file():
+                raise HarnessError(f"benchmark {name!r}: {path} not found (from {source})")
+            return path
+    return None
+
+
+class HubBenchmark(Benchmark):
+    """A Hub dataset (id, split, field mapping) that a local JSONL can stand in for."""
+
+    def __init__(
+        self,
+        name: str,
+        hf_id: str,
+        split: str,
+        description: str = "",
+        problem_field: str = "problem",
+        answer_field: str = "answer",
+        id_field: str | None = "id",
+        config: str | None = None,
+    ) -> None:
+        self.name, self.hf_id, self.split, self.description = name, hf_id, split, description
+        self.problem_field, self.answer_field, self.id_field, self.config = problem_field, answer_field, id_field, config
+
+    def load(self, data_dir: str | None = None) -> list[Problem]:
+        path = local_file(self.name, data_dir)
+        if path is not None:
+            return read_local(path, self.name)
+        return self._load_hub()
+
+    def _load_hub(self) -> list[Problem]:
+        try:
+            import datasets
+
+            rows = datasets.load_dataset(self.hf_id, self.config, split=self.split)
+        except Exception as exc:  # offline, missing, gated: all mean "supply the data yourself"
+            reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+            raise HarnessError(
+                f"benchmark {self.name!r}: cannot load {self.hf_id} from the Hub ({reason}); "
+                f"pass --data-dir DIR or set {DATA_ENV}=DIR with {self.name}.jsonl (fields id, problem, answer)"
+            ) from None
+        return [
+            Problem(
+                str(row[self.id_field]) if self.id_field and self.id_field in row else f"{self.name}-{i}",
+                str(row[self.problem_field]),
+                normalize_answer_field(row[self.answer_field]),
+            )
+            for i, row in enumerate(rows)
+        ]
+
+
+HUB_BENCHMARKS = (
+    HubBenchmark("aime24", "HuggingFaceH4/aime_2024", "train", "AIME 2024 I + II (30 problems)"),
+    HubBenchmark("aime25", "yentinglin/aime_2025", "train", "AIME 2025 I + II (30 problems)"),
+    HubBenchmark("amc12", "AI-MO/aimo-validation-amc", "train", "AMC 12 2022 + 2023, integer answers (83 problems)"),
+    HubBenchmark("math500", "HuggingFaceH4/MATH-500", "test", "MATH-500 (500 problems)", id_field="unique_id"),
+)
+
+for _bench in HUB_BENCHMARKS:
+    register_benchmark(_bench.name)(_bench)
