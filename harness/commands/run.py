@@ -25,7 +25,7 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--engine", choices=["auto", "transformers", "vllm"], help="inference engine (engine.name)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field, e.g. --set train.learning_rate=5e-4 (repeatable)")
-    p.add_argument("--json", metavar="PATH", help="write the result record (one per method) to PATH")
+    p.add_argument("--json", metavar="PATH", help="write the result record to PATH (a JSON list of records when several methods run)")
     p.add_argument("--force", action="store_true", help="recompute every stage instead of reusing the store")
     p.add_argument("--show-config", action="store_true", help="print the fully resolved config, then run")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and the stage keys; run nothing")
@@ -64,30 +64,16 @@ def _nested(key: str, value: object) -> dict:
 
 def main(args: argparse.Namespace) -> int:
     from harness.methods import METHODS, get_method
+    from harness.pipeline import method_params, run_pipeline
 
     cfg = config_from_args(args)
     names = METHODS.names() if args.method == "all" else [cfg.method.name]
     for name in names:
-        spec = get_method(name)
-        # `--judge` and other params only apply to the methods that declare them.
-        params = cfg.method.params if args.method != "all" else _applicable(spec, cfg.method.params)
-        spec.parse_params(params)
+        # Fail fast on bad parameters, before any stage runs; keys only other methods know are skipped.
+        method_params(get_method(name), cfg.method.params)
     for k in cfg.eval.k:
         if k > cfg.eval.n:
             raise HarnessError(f"pass@{k} needs at least {k} samples per problem, but eval.n is {cfg.eval.n}")
     if args.show_config or args.dry_run:
         console.print(to_yaml(cfg), markup=False, highlight=False)
-    try:
-        from harness.pipeline import run_pipeline
-    except ModuleNotFoundError as exc:
-        if exc.name != "harness.pipeline":
-            raise
-        raise HarnessError("`harness run` is not built yet (tracked in issue #6)") from None
     return run_pipeline(cfg, names, json_path=args.json, force=args.force, dry_run=args.dry_run)
-
-
-def _applicable(spec, params: dict) -> dict:
-    from dataclasses import fields
-
-    known = {f.name for f in fields(spec.params)}
-    return {k: v for k, v in params.items() if k in known}

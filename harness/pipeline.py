@@ -1,0 +1,363 @@
+"""`harness run`: student -> teacher -> method -> train -> eval -> result, each stage cached.
+
+Every stage is a function from stored artifacts to stored artifacts. Its output folder is
+named by the hash of exactly the inputs it depends on (`harness.keys`), so a rerun with
+one setting changed recomputes only the stages that setting reaches; the log says
+"reused <stage> <key>" or "computing <stage> <key>" for each. Interrupted stages resume
+from their `.partial` folder (generation caches, trainer checkpoints).
+
+With several methods (`--method all`) they share the student and the teacher traces, and
+`--json PATH` receives a JSON list with one result record per method (a single method
+writes one record object).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import harness
+from harness import keys
+from harness.config import RunConfig
+from harness.console import console, log
+from harness.errors import HarnessError
+from harness.fingerprint import model_fingerprint
+from harness.jsonl import read_json, read_jsonl, write_json, write_jsonl
+from harness.manifest import build_manifest, now
+from harness.methods import METHODS, MethodContext, MethodSpec, Trace, get_method
+from harness.store import RunStore, Stage, hash_key
+
+SCHEMA = 1
+
+
+# --------------------------------------------------------------------------- parameters
+
+def method_params(spec: MethodSpec, raw: dict[str, Any]) -> Any:
+    """Parse `method.params` for one method.
+
+    A key another registered method declares is skipped (a preset may tune palign's
+    `rollouts` and still run `full_cot`); a key no method knows is an error.
+    """
+    own = {f.name for f in dataclasses.fields(spec.params)}
+    known = {f.name for _, other in METHODS.items() for f in dataclasses.fields(other.params)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise HarnessError(f"method.params: no method has a parameter {unknown[0]!r} (see `harness methods`)")
+    return spec.parse_params({k: v for k, v in raw.items() if k in own})
+
+
+def _for_method(cfg: RunConfig, name: str) -> RunConfig:
+    return replace(cfg, method=replace(cfg.method, name=name))
+
+
+# --------------------------------------------------------------------------- stages
+
+def _announce(stage: Stage, force: bool) -> bool:
+    """Log reuse or computation of `stage`; True when it must be computed."""
+    if stage.done and not force:
+        log(f"reused {stage.kind} {stage.key}")
+        return False
+    log(f"computing {stage.kind} {stage.key}")
+    return True
+
+
+def stage_student(cfg: RunConfig, store: RunStore, force: bool = False) -> str:
+    """The student's local folder (synth:* students are built or reused in the world stage)."""
+    from harness.synth.world import resolve_student
+
+    return resolve_student(cfg.student.model, cfg.world, store, force=force)
+
+
+def stage_teacher(cfg: RunConfig, store: RunStore, force: bool = False) -> Path:
+    """The completed teacher stage folder (traces.jsonl, summary.json)."""
+    from harness.teacher import make_traces
+
+    return Path(make_traces(cfg, store, force))
+
+
+def load_traces(teacher_dir: Path) -> list[Trace]:
+    names = {f.name for f in dataclasses.fields(Trace)}
+    return [Trace(**{k: v for k, v in rec.items() if k in names}) for rec in read_jsonl(teacher_dir / "traces.jsonl")]
+
+
+def stage_method(cfg: RunConfig, store: RunStore, spec: MethodSpec, params: Any, traces: list[Trace],
+                 teacher_key: str, student: str, student_id: str, engines: "EngineCache", force: bool = False) -> Path:
+    """Run the method on the traces: `sft.jsonl` (SFTExample records) and `stats.json`."""
+    stage = store.stage("method", keys.method_inputs(cfg, teacher_key, student_id, asdict(params)), label=spec.name)
+    if not _announce(stage, force):
+        return stage.path
+    started = now()
+    work = stage.begin(force)
+    ctx = MethodContext(
+        student=student,
+        engine_factory=lambda: engines.get(student),
+        sampling=replace(cfg.method.sampling, seed=cfg.seed),
+        seed=cfg.seed,
+        work_dir=work,
+        instruction=cfg.eval.instruction,
+        enable_thinking=cfg.student.enable_thinking,
+        grader_timeout=cfg.eval.grader_timeout,
+        grader_workers=cfg.eval.grader_workers,
+        store=store,
+    )
+    result = spec.fn(traces, params, ctx)
+    if spec.trains and not result.examples:
+        raise HarnessError(f"method {spec.name!r} produced no training examples from {len(traces)} teacher traces "
+                           f"(stats: {_short(result.stats)})")
+    write_jsonl(work / "sft.jsonl", [e.to_record() for e in result.examples])
+    write_json(work / "stats.json", result.stats)
+    return stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, method=spec.name,
+                                       examples=len(result.examples)))
+
+
+def stage_train(cfg: RunConfig, store: RunStore, method_dir: Path, student: str, student_id: str,
+                label: str, force: bool = False) -> tuple[str, dict[str, Any]]:
+    """Fine-tune the student on the method's SFT data; returns (model folder, training report)."""
+    stage = store.stage("train", keys.train_inputs(cfg, _key(method_dir), student_id), label=label)
+    if _announce(stage, force):
+        from harness.trainer import train_sft
+
+        started = now()
+        work = stage.begin(force)
+        report = train_sft(student, method_dir / "sft.jsonl", work / "model", cfg.train, seed=cfg.seed)
+        write_json(work / "train_report.json", report)
+        stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, report=report))
+    return str(stage.path / "model"), read_json(stage.path / "train_report.json")
+
+
+def eval_stage(cfg: RunConfig, store: RunStore, model_id: str, benchmark: str) -> Stage:
+    from harness.eval.benchmarks import benchmark_checksum, get_benchmark
+
+    checksum = benchmark_checksum(get_benchmark(benchmark).load(cfg.eval.data_dir))
+    return store.stage("eval", keys.eval_inputs(cfg, model_id, benchmark, checksum), label=benchmark)
+
+
+def stage_eval(cfg: RunConfig, store: RunStore, model: str, model_id: str, benchmark: str,
+               engines: "EngineCache", force: bool = False) -> tuple[dict[str, Any], str]:
+    """Evaluate one model on one benchmark; returns the runner's per-benchmark result and the stage key."""
+    stage = eval_stage(cfg, store, model_id, benchmark)
+    if _announce(stage, force):
+        from harness.eval.runner import evaluate_benchmark
+
+        started = now()
+        work = stage.begin(force)
+        eval_cfg = replace(cfg.eval, sampling=replace(cfg.eval.sampling, seed=cfg.seed))
+        result = evaluate_benchmark(engines.get(model), benchmark, eval_cfg, work, seed=cfg.seed,
+                                    enable_thinking=cfg.student.enable_thinking)
+        write_json(work / "result.json", result)
+        stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, benchmark=benchmark))
+    return read_json(stage.path / "result.json"), stage.key
+
+
+def stage_result(cfg: RunConfig, store: RunStore, record: dict[str, Any], upstream: dict[str, Any]) -> dict[str, Any]:
+    """Store the result record under "result", keyed by every upstream stage it summarises."""
+    stage = store.stage("result", {"upstream": upstream}, label=record["method"])
+    if _announce(stage, False):
+        work = stage.begin()
+        write_json(work / "result.json", record)
+        stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, method=record["method"]))
+    return read_json(stage.path / "result.json")
+
+
+class EngineCache:
+    """One loaded engine per model folder, shared by the method and evaluation stages."""
+
+    def __init__(self, cfg: RunConfig) -> None:
+        self.cfg = cfg
+        self.engines: dict[str, Any] = {}
+
+    def get(self, model: str) -> Any:
+        if model not in self.engines:
+            from harness.engines import load_engine
+
+            self.engines[model] = load_engine(model, self.cfg.engine)
+        return self.engines[model]
+
+
+def _key(stage_dir: Path) -> str:
+    return read_json(stage_dir / "manifest.json")["key"]
+
+
+def _short(stats: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in stats.items() if not isinstance(v, list))[:300]
+
+
+# --------------------------------------------------------------------------- one method, all methods
+
+def run_method(cfg: RunConfig, store: RunStore, name: str, params: Any, traces: list[Trace], teacher_dir: Path,
+               student: str, student_id: str, engines: EngineCache, force: bool) -> dict[str, Any]:
+    spec = get_method(name)
+    cfg = _for_method(cfg, name)
+    teacher_key = _key(teacher_dir)
+    method_dir = stage_method(cfg, store, spec, params, traces, teacher_key, student, student_id, engines, force)
+    upstream = {"method": _key(method_dir)}
+    if spec.trains:
+        model, training = stage_train(cfg, store, method_dir, student, student_id, name, force)
+        model_id = model_fingerprint(model)
+        upstream["train"] = _key(Path(model).parent)
+    else:
+        model, training, model_id = student, None, student_id
+    evaluated = {b: stage_eval(cfg, store, model, model_id, b, engines, force) for b in cfg.eval.benchmarks}
+    benchmarks = {b: result for b, (result, _) in evaluated.items()}
+    upstream["eval"] = {b: key for b, (_, key) in evaluated.items()}
+    record = {
+        "schema": SCHEMA,
+        "harness_version": harness.__version__,
+        "method": name,
+        "method_params": asdict(params),
+        "seed": cfg.seed,
+        "student": cfg.student.model,
+        "teacher_data": {"source": cfg.teacher.source, "key": teacher_key, "num_traces": len(traces)},
+        "benchmarks": benchmarks,
+        "method_stats": read_json(method_dir / "stats.json"),
+        "training": training,
+        "manifest": build_manifest(cfg, seeds={"seed": cfg.seed}, keys=upstream, student_id=student_id),
+    }
+    return stage_result(cfg, store, record, upstream)
+
+
+def run_pipeline(cfg: RunConfig, methods: list[str], json_path: str | None = None, force: bool = False,
+                 dry_run: bool = False) -> int:
+    """Run every method in `methods` on the same student and teacher traces; print and save results."""
+    if not methods:
+        raise HarnessError("no method to run")
+    store = RunStore()
+    params = {name: method_params(get_method(name), cfg.method.params) for name in methods}
+    if dry_run:
+        print_plan(cfg, store, methods, params)
+        return 0
+    student = stage_student(cfg, store, force)
+    student_id = model_fingerprint(student)
+    teacher_dir = stage_teacher(cfg, store, force)
+    traces = load_traces(teacher_dir)
+    if not traces:
+        raise HarnessError(f"the teacher stage produced no traces ({teacher_dir}); nothing to distil")
+    engines = EngineCache(cfg)
+    records, failures = [], []
+    for name in methods:
+        try:
+            records.append(run_method(cfg, store, name, params[name], traces, teacher_dir, student, student_id,
+                                      engines, force))
+        except HarnessError as exc:
+            if len(methods) == 1:
+                raise
+            failures.append(f"{name}: {exc}")
+            console.print(f"[red]error[/red] {exc}")
+    if records:
+        print_results(records)
+    if json_path:
+        write_json(Path(json_path), records[0] if len(methods) == 1 else records)
+        log(f"wrote {json_path}")
+    if failures:
+        raise HarnessError(f"{len(failures)} of {len(methods)} methods failed: " + "; ".join(failures))
+    return 0
+
+
+# --------------------------------------------------------------------------- output
+
+def print_results(records: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="harness run results")
+    table.add_column("method", style="bold")
+    benches = list(dict.fromkeys(b for r in records for b in r["benchmarks"]))
+    metric_names = list(dict.fromkeys(
+        m for r in records for res in r["benchmarks"].values() for m in res.get("metrics", {})
+        if m.startswith("pass@") and not m.endswith("_ci")
+    ))
+    for b in benches:
+        for m in metric_names:
+            table.add_column(f"{b}\n{m}", justify="right")
+        table.add_column(f"{b}\ntokens", justify="right")
+    for column in ("SFT examples", "kept prefix", "train tokens"):
+        table.add_column(column, justify="right")
+    for r in records:
+        row = [r["method"]]
+        for b in benches:
+            metrics = r["benchmarks"].get(b, {}).get("metrics", {})
+            for m in metric_names:
+                row.append(_pct(metrics.get(m), metrics.get(f"{m}_ci")))
+            tokens = metrics.get("mean_tokens")
+            row.append("-" if tokens is None else f"{tokens:.0f}")
+        stats = r.get("method_stats") or {}
+        ratios = stats.get("kept_prefix_ratios")
+        row.append(str(stats.get("kept", "-")))
+        row.append(f"{statistics.fmean(ratios):.2f}" if ratios else "-")
+        training = r.get("training") or {}
+        row.append(str(training.get("train_tokens", "-")))
+        table.add_row(*row)
+    Console().print(table)
+
+
+def _pct(value: float | None, ci: list[float] | None) -> str:
+    if value is None:
+        return "-"
+    text = f"{100 * value:.1f}"
+    if ci:
+        text += f" [{100 * ci[0]:.0f}, {100 * ci[1]:.0f}]"
+    return text
+
+
+# --------------------------------------------------------------------------- --dry-run
+
+def _status(store: RunStore, kind: str, key: str) -> tuple[str, Path | None]:
+    """done / partial / todo for a stage key, whatever label its folder carries."""
+    folder = store.root / kind
+    for path in sorted(folder.glob(f"*{key}")) if folder.is_dir() else []:
+        if (path / "manifest.json").is_file():
+            return "done", path
+    if folder.is_dir() and any(folder.glob(f"*{key}.partial")):
+        return "partial (resumes)", None
+    return "todo", None
+
+
+def print_plan(cfg: RunConfig, store: RunStore, methods: list[str], params: dict[str, Any]) -> None:
+    """Print every stage key that can be known without running anything, and what is already done."""
+    from rich.console import Console
+    from rich.table import Table
+
+    rows: list[tuple[str, str, str, str]] = []
+    student, student_id = cfg.student.model, None
+    world_key = hash_key(keys.world_inputs(cfg))
+    if student.startswith("synth:"):
+        status, _ = _status(store, "world", world_key)
+        rows.append(("world", student, world_key, status))
+        if status == "done":
+            student = stage_student(cfg, store)  # a lookup: the world is already built
+            student_id = model_fingerprint(student)
+    else:
+        student_id = model_fingerprint(student)
+    upstream = world_key if cfg.teacher.source == "synth" else (
+        model_fingerprint(cfg.teacher.model) if cfg.teacher.source == "model" and cfg.teacher.model else None)
+    teacher_key = hash_key(keys.teacher_inputs(cfg, upstream))
+    teacher_status, _ = _status(store, "teacher", teacher_key)
+    rows.append(("teacher", cfg.teacher.source, teacher_key, teacher_status))
+    for name in methods:
+        spec, mcfg = get_method(name), _for_method(cfg, name)
+        if student_id is None:
+            rows.append(("method", name, "? (needs the student)", "todo"))
+            continue
+        method_key = hash_key(keys.method_inputs(mcfg, teacher_key, student_id, asdict(params[name])))
+        rows.append(("method", name, method_key, _status(store, "method", method_key)[0]))
+        model_id = student_id
+        if spec.trains:
+            train_key = hash_key(keys.train_inputs(mcfg, method_key, student_id))
+            status, path = _status(store, "train", train_key)
+            rows.append(("train", name, train_key, status))
+            model_id = model_fingerprint(str(path / "model")) if path is not None else None
+        for b in cfg.eval.benchmarks:
+            if model_id is None:
+                rows.append(("eval", f"{name}/{b}", "? (needs the trained model)", "todo"))
+                continue
+            stage = eval_stage(mcfg, store, model_id, b)
+            rows.append(("eval", f"{name}/{b}", stage.key, "done" if stage.done else _status(store, "eval", stage.key)[0]))
+    table = Table(title=f"dry run: stages under {store.root} (nothing was run)")
+    for column in ("stage", "what", "key", "status"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
