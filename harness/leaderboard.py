@@ -1,0 +1,335 @@
+"""Leaderboard statistics from stored result records alone (markdown in `harness.commands.leaderboard`).
+
+A result record is the JSON that `harness run --json` writes, one per (method, seed). The
+records of one setup (a folder `<setup>/records/*.json`) are grouped into rows: one row per
+method variant, student and teacher data, aggregating its seeds. Every number is recomputed
+from the per-sample outcomes in the records, so a row can always be re-derived and checked:
+
+- Pass@k uses the unbiased estimator per problem, then the mean over problems.
+- Several seeds: mean over seeds, and the sample standard deviation over seeds (ddof=1).
+- 95% confidence interval: percentile bootstrap over problems of the per-problem score
+  averaged over seeds (AIME has 30 problems; seed noise is reported separately by the std).
+- Paired difference against `full_cot`: per-problem accuracy (mean over samples and seeds)
+  of the method minus full_cot's on the same problems, bootstrapped over problems.
+
+Bootstrap generators are seeded from fixed constants so the output is byte-for-byte stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.errors import HarnessError
+
+SCHEMA = 1
+K_VALUES = (1, 3)
+BOOTSTRAP_SAMPLES = 2000
+BOOTSTRAP_SEED = 0
+BASELINE = "full_cot"
+# Rows are listed in this order; methods from plugins follow alphabetically.
+METHOD_ORDER = ("none", "full_cot", "short_cot", "fixed_trunc", "palign")
+
+_REQUIRED = ("schema", "harness_version", "method", "method_params", "seed", "student", "teacher_data",
+             "benchmarks", "method_stats", "training", "manifest")
+_REQUIRED_TEACHER = ("source", "key", "num_traces")
+_REQUIRED_BENCHMARK = ("benchmark", "checksum", "num_problems", "metrics", "samples")
+_REQUIRED_SAMPLE = ("id", "sample", "outcome", "num_tokens")
+
+
+# ---------------------------------------------------------------- records
+
+@dataclass
+class Record:
+    """One validated result record and the file it came from."""
+
+    path: Path
+    data: dict[str, Any]
+
+    @property
+    def method(self) -> str:
+        return self.data["method"]
+
+    @property
+    def seed(self) -> int:
+        return self.data["seed"]
+
+
+def _require(mapping: Any, names: tuple[str, ...], where: str, path: Path) -> None:
+    if not isinstance(mapping, dict):
+        raise HarnessError(f"{path}: {where or 'record'} must be a JSON object")
+    for name in names:
+        if name not in mapping:
+            raise HarnessError(f"{path}: result record is missing field '{where + '.' if where else ''}{name}'")
+
+
+def load_record(path: Path) -> Record:
+    """Read and validate one record; any problem is a one-line HarnessError naming the file."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise HarnessError(f"{path}: cannot read result record ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise HarnessError(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from None
+    _require(data, ("schema",), "", path)
+    if data["schema"] != SCHEMA:
+        raise HarnessError(
+            f"{path}: result record schema {data['schema']!r} (harness {data.get('harness_version', '?')}) "
+            f"is not schema {SCHEMA}, which this harness reads; re-run it or use a matching harness version"
+        )
+    _require(data, _REQUIRED, "", path)
+    _require(data["teacher_data"], _REQUIRED_TEACHER, "teacher_data", path)
+    if not isinstance(data["method"], str) or not isinstance(data["seed"], int) or isinstance(data["seed"], bool):
+        raise HarnessError(f"{path}: 'method' must be a string and 'seed' an integer")
+    if not isinstance(data["benchmarks"], dict) or not data["benchmarks"]:
+        raise HarnessError(f"{path}: 'benchmarks' must be a non-empty object")
+    for name, bench in data["benchmarks"].items():
+        _require(bench, _REQUIRED_BENCHMARK, f"benchmarks.{name}", path)
+        if not isinstance(bench["samples"], list) or not bench["samples"]:
+            raise HarnessError(f"{path}: benchmarks.{name}.samples must be a non-empty list")
+        for sample in bench["samples"]:
+            _require(sample, _REQUIRED_SAMPLE, f"benchmarks.{name}.samples[]", path)
+    return Record(Path(path), data)
+
+
+def find_records(root: Path) -> dict[str, list[Record]]:
+    """{setup name: records}, for every `*.json` below `root`, sorted by path.
+
+    The setup is the folder holding `records/` (leaderboards/<setup>/records/*.json); records
+    lying directly in `root` or `root/records` form one setup named after `root`.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise HarnessError(f"{root}: records folder does not exist")
+    setups: dict[str, list[Record]] = defaultdict(list)
+    for path in sorted(root.rglob("*.json")):
+        parts = list(path.parent.relative_to(root).parts)
+        if parts and parts[-1] == "records":
+            parts.pop()
+        name = "/".join(parts) or (root.parent.name if root.name == "records" else root.name)
+        setups[name].append(load_record(path))
+    if not setups:
+        raise HarnessError(f"{root}: no result records (*.json) found")
+    return dict(sorted(setups.items()))
+
+
+def setup_folder(records: list[Record]) -> Path:
+    """The folder a setup's notes live in: the parent of `records/`, else the records' folder."""
+    folder = records[0].path.parent
+    return folder.parent if folder.name == "records" else folder
+
+
+# ---------------------------------------------------------------- statistics
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k (Chen et al.): 1 - C(n-c, k) / C(n, k)."""
+    if n - c < k:
+        return 1.0
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def _rng(*parts: str) -> np.random.Generator:
+    # A stable seed per table cell: the same records always give the same intervals.
+    digest = hashlib.sha256("/".join((str(BOOTSTRAP_SEED), *parts)).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def bootstrap_means(values: np.ndarray, rng: np.random.Generator, samples: int = BOOTSTRAP_SAMPLES) -> np.ndarray:
+    """Means of `samples` resamples (with replacement) of the rows of `values`."""
+    idx = rng.integers(0, len(values), size=(samples, len(values)))
+    return values[idx].mean(axis=1)
+
+
+def interval(draws: np.ndarray) -> tuple[float, float]:
+    lo, hi = np.percentile(draws, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+@dataclass
+class BenchStats:
+    """One benchmark of one row: per-problem scores per seed, and what derives from them."""
+
+    problems: list[str]  # problem ids, sorted
+    min_n: int  # fewest samples any problem got in any seed
+    correct: dict[int, np.ndarray]  # seed -> per-problem fraction of samples correct
+    passk: dict[int, dict[int, np.ndarray]]  # k -> seed -> per-problem pass@k
+    tokens: dict[int, list[int]]  # seed -> num_tokens of every sample
+
+
+@dataclass
+class Row:
+    """A method variant on one student and teacher data, over its seeds."""
+
+    method: str
+    params: dict[str, Any]
+    student: str
+    teacher: dict[str, Any]
+    records: list[Record] = field(default_factory=list)
+    benches: dict[str, BenchStats] = field(default_factory=dict)
+    label: str = ""
+
+    @property
+    def seeds(self) -> list[int]:
+        return [r.seed for r in self.records]
+
+    def group_key(self) -> tuple:
+        return (self.student, self.teacher["source"], self.teacher["key"])
+
+
+def _bench_stats(records: list[Record], name: str) -> BenchStats:
+    problems: list[str] | None = None
+    correct, passk, tokens = {}, {k: {} for k in K_VALUES}, {}
+    min_n = None
+    checksum = None
+    for record in records:
+        bench = record.data["benchmarks"].get(name)
+        if bench is None:
+            raise HarnessError(f"{record.path}: has no results for benchmark {name!r}, unlike the other seeds of this run")
+        if checksum is not None and bench["checksum"] != checksum:
+            raise HarnessError(f"{record.path}: benchmark {name!r} has a different checksum than the other seeds of this run")
+        checksum = bench["checksum"]
+        seen: set[tuple[str, int]] = set()
+        per_problem: dict[str, list[bool]] = defaultdict(list)
+        for sample in bench["samples"]:
+            key = (str(sample["id"]), int(sample["sample"]))
+            if key in seen:
+                raise HarnessError(f"{record.path}: benchmark {name!r} repeats sample {key[1]} of problem {key[0]!r}")
+            seen.add(key)
+            per_problem[key[0]].append(sample["outcome"] == "correct")
+        ids = sorted(per_problem)
+        if problems is not None and ids != problems:
+            raise HarnessError(f"{record.path}: benchmark {name!r} covers different problems than the other seeds of this run")
+        problems = ids
+        ns = [len(per_problem[i]) for i in ids]
+        cs = [sum(per_problem[i]) for i in ids]
+        min_n = min(ns) if min_n is None else min(min_n, *ns)
+        correct[record.seed] = np.array([c / n for c, n in zip(cs, ns)])
+        for k in K_VALUES:
+            if min(ns) >= k:
+                passk[k][record.seed] = np.array([pass_at_k(n, c, k) for c, n in zip(cs, ns)])
+        tokens[record.seed] = [int(s["num_tokens"]) for s in bench["samples"]]
+    return BenchStats(problems or [], min_n or 0, correct, passk, tokens)
+
+
+def build_rows(records: list[Record]) -> list[Row]:
+    """Group a setup's records into rows (one per method variant, student and teacher data)."""
+    groups: dict[str, Row] = {}
+    for record in records:
+        d = record.data
+        key = json.dumps([d["method"], d["method_params"], d["student"], d["teacher_data"]["source"],
+                          d["teacher_data"]["key"]], sort_keys=True, default=str)
+        row = groups.setdefault(key, Row(d["method"], d["method_params"] or {}, d["student"], d["teacher_data"]))
+        if record.seed in row.seeds:
+            other = next(r for r in row.records if r.seed == record.seed)
+            raise HarnessError(f"{record.path}: seed {record.seed} of {record.method} is also in {other.path.name}")
+        row.records.append(record)
+    rows = list(groups.values())
+    for row in rows:
+        row.records.sort(key=lambda r: r.seed)
+        names = list(row.records[0].data["benchmarks"])
+        for record in row.records[1:]:
+            if sorted(record.data["benchmarks"]) != sorted(names):
+                raise HarnessError(f"{record.path}: evaluated on other benchmarks than the other seeds of this run")
+        row.benches = {name: _bench_stats(row.records, name) for name in names}
+    _label(rows)
+    order = {name: i for i, name in enumerate(METHOD_ORDER)}
+    rows.sort(key=lambda r: (order.get(r.method, len(order)), r.method, r.label, r.student, r.teacher["key"]))
+    return rows
+
+
+def _label(rows: list[Row]) -> None:
+    """Method name, plus the parameters that tell variants of one method apart."""
+    by_method: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        by_method[row.method].append(row)
+    for method, variants in by_method.items():
+        keys = sorted({k for r in variants for k in r.params})
+        differing = [k for k in keys if len({json.dumps(r.params.get(k), sort_keys=True) for r in variants}) > 1]
+        for row in variants:
+            shown = ", ".join(f"{k}={row.params.get(k)}" for k in differing)
+            row.label = f"{method} ({shown})" if shown else method
+
+
+# ---------------------------------------------------------------- derived numbers
+
+@dataclass
+class Estimate:
+    """Mean over seeds, sample std over seeds (None with one seed), 95% bootstrap interval."""
+
+    mean: float
+    std: float | None
+    ci: tuple[float, float] | None = None
+
+
+def _spread(per_seed: list[float]) -> tuple[float, float | None]:
+    arr = np.asarray(per_seed, dtype=float)
+    return float(arr.mean()), (float(arr.std(ddof=1)) if len(arr) > 1 else None)
+
+
+def pass_estimate(row: Row, bench: str, k: int) -> tuple[Estimate, np.ndarray] | None:
+    """Pass@k of a row on a benchmark with its bootstrap draws, or None when some seed has n < k."""
+    stats = row.benches[bench]
+    per_seed = stats.passk[k]
+    if len(per_seed) != len(row.records):
+        return None
+    matrix = np.stack([per_seed[s] for s in sorted(per_seed)])
+    mean, std = _spread(list(matrix.mean(axis=1)))
+    draws = bootstrap_means(matrix.mean(axis=0), _rng("pass", row.label, row.student, bench, str(k)))
+    return Estimate(mean, std, interval(draws)), draws
+
+
+def average_estimate(row: Row, benches: list[str], k: int = 1) -> Estimate | None:
+    """The unweighted mean over benchmarks; its interval resamples problems within each benchmark."""
+    parts = [pass_estimate(row, b, k) for b in benches]
+    if any(p is None for p in parts):
+        return None
+    per_seed = np.mean([[row.benches[b].passk[k][s].mean() for s in row.seeds] for b in benches], axis=0)
+    mean, std = _spread(list(per_seed))
+    draws = np.mean([p[1] for p in parts], axis=0)
+    return Estimate(mean, std, interval(draws))
+
+
+def tokens_estimate(row: Row) -> Estimate:
+    """Mean generated tokens per answer over every sample of every benchmark, per seed."""
+    per_seed = []
+    for seed in row.seeds:
+        tokens = [t for b in row.benches.values() for t in b.tokens[seed]]
+        per_seed.append(float(np.mean(tokens)))
+    return Estimate(*_spread(per_seed))
+
+
+def training_tokens(row: Row) -> Estimate | None:
+    values = [(r.data["training"] or {}).get("train_tokens") for r in row.records]
+    if any(v is None for v in values):
+        return None
+    return Estimate(*_spread([float(v) for v in values]))
+
+
+def kept_ratios(row: Row) -> list[float]:
+    """Every kept-prefix ratio the method reported, pooled over seeds (empty when not a prefix method)."""
+    return [float(x) for r in row.records for x in (r.data["method_stats"] or {}).get("kept_prefix_ratios") or []]
+
+
+def baseline_for(row: Row, rows: list[Row]) -> Row | None:
+    """The full_cot row on the same student and teacher data (the first variant if several)."""
+    return next((r for r in rows if r.method == BASELINE and r.group_key() == row.group_key()), None)
+
+
+def paired_difference(row: Row, base: Row, bench: str) -> Estimate | None:
+    """Mean per-problem accuracy difference (row - base) with a paired bootstrap over problems.
+
+    None when the two rows were not evaluated on the same problems of this benchmark.
+    """
+    a, b = row.benches.get(bench), base.benches.get(bench)
+    if a is None or b is None or a.problems != b.problems:
+        return None
+    diff = np.mean(list(a.correct.values()), axis=0) - np.mean(list(b.correct.values()), axis=0)
+    draws = bootstrap_means(diff, _rng("paired", row.label, base.label, row.student, bench))
+    return Estimate(float(diff.mean()), None, interval(draws))

@@ -1,0 +1,178 @@
+"""Leaderboard statistics and record validation, on records built here with known outcomes."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.errors import HarnessError
+from harness.leaderboard import (average_estimate, build_rows, find_records, load_record, paired_difference,
+                                 pass_at_k, pass_estimate, tokens_estimate)
+
+
+def make_record(method: str, seed: int, outcomes: dict[str, np.ndarray], *, params: dict | None = None,
+                tokens: int = 50, kept: list[float] | None = None, train_tokens: int | None = 1000,
+                student: str = "synth:tiny") -> dict:
+    """A schema-1 result record whose per-sample outcomes are `outcomes[bench][problem, sample]`."""
+    benchmarks = {}
+    for name, grid in outcomes.items():
+        samples = [{"index": i, "id": f"{name}-{i:03d}", "sample": j,
+                    "outcome": "correct" if grid[i, j] else "incorrect", "extracted": None,
+                    "num_tokens": tokens + (i + j) % 7, "finish_reason": "stop"}
+                   for i in range(grid.shape[0]) for j in range(grid.shape[1])]
+        benchmarks[name] = {"benchmark": name, "checksum": f"sha256:{name}", "num_problems": grid.shape[0],
+                            "metrics": {"pass@1": float(grid.mean()), "n": grid.shape[1]}, "samples": samples}
+    return {
+        "schema": 1, "harness_version": "0.1.0", "method": method, "method_params": params or {}, "seed": seed,
+        "student": student, "teacher_data": {"source": "synth", "key": "teacher-abc123", "num_traces": 300},
+        "benchmarks": benchmarks,
+        "method_stats": {"kept_prefix_ratios": kept} if kept is not None else {},
+        "training": None if train_tokens is None else {"train_tokens": train_tokens, "examples": 10},
+        "manifest": {"git_commit": "0123456789abcdef", "config": {"eval": {"sampling": {"temperature": 0.6}}}},
+    }
+
+
+def write(folder: Path, record: dict, name: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (name or f"{record['method']}-seed{record['seed']}.json")
+    path.write_text(json.dumps(record))
+    return path
+
+
+def grid(rng: np.random.Generator, problems: int, n: int, p: float) -> np.ndarray:
+    return rng.random((problems, n)) < p
+
+
+def test_pass_at_k_matches_enumeration():
+    # pass@k is the chance that a random k-subset of the n samples holds a correct one.
+    for n in range(1, 7):
+        for c in range(n + 1):
+            for k in range(1, n + 1):
+                outcomes = [True] * c + [False] * (n - c)
+                subsets = list(itertools.combinations(outcomes, k))
+                assert pass_at_k(n, c, k) == pytest.approx(sum(any(s) for s in subsets) / len(subsets))
+
+
+def test_row_mean_spread_and_interval_follow_the_samples(tmp_path):
+    rng = np.random.default_rng(1)
+    grids = {seed: grid(rng, 30, 3, 0.4 + 0.1 * seed) for seed in range(3)}
+    for seed, g in grids.items():
+        write(tmp_path / "records", make_record("full_cot", seed, {"aime": g}))
+    (rows,) = [build_rows(recs) for recs in find_records(tmp_path).values()]
+    (row,) = rows
+    est, draws = pass_estimate(row, "aime", 1)
+    per_seed = [g.mean() for g in grids.values()]
+    assert est.mean == pytest.approx(np.mean(per_seed))
+    assert est.std == pytest.approx(np.std(per_seed, ddof=1))
+    assert est.ci[0] < est.mean < est.ci[1] and 0 <= est.ci[0] and est.ci[1] <= 1
+    # Same records, same interval: the bootstrap is seeded.
+    again = build_rows(next(iter(find_records(tmp_path).values())))[0]
+    assert pass_estimate(again, "aime", 1)[0] == est
+    # Pass@3 from the unbiased estimator, averaged over problems then seeds.
+    est3, _ = pass_estimate(row, "aime", 3)
+    expected = np.mean([np.mean([pass_at_k(3, int(c), 3) for c in g.sum(axis=1)]) for g in grids.values()])
+    assert est3.mean == pytest.approx(expected)
+    assert tokens_estimate(row).mean == pytest.approx(np.mean([50 + (i + j) % 7 for i in range(30) for j in range(3)]))
+
+
+def test_interval_narrows_with_more_problems(tmp_path):
+    rng = np.random.default_rng(2)
+    widths = []
+    for problems in (30, 500):
+        folder = tmp_path / f"p{problems}" / "records"
+        write(folder, make_record("none", 0, {"b": grid(rng, problems, 1, 0.5)}))
+        (row,) = build_rows(next(iter(find_records(folder.parent).values())))
+        lo, hi = pass_estimate(row, "b", 1)[0].ci
+        widths.append(hi - lo)
+    assert widths[1] < widths[0] / 2
+
+
+def test_pass_at_3_unavailable_with_one_sample(tmp_path):
+    write(tmp_path / "records", make_record("none", 0, {"b": np.ones((10, 1), dtype=bool)}))
+    (row,) = build_rows(next(iter(find_records(tmp_path).values())))
+    assert pass_estimate(row, "b", 1)[0].mean == 1.0
+    assert pass_estimate(row, "b", 3) is None
+
+
+def test_paired_difference(tmp_path):
+    rng = np.random.default_rng(3)
+    base = {s: grid(rng, 40, 3, 0.5) for s in range(3)}
+    folder = tmp_path / "records"
+    for s, g in base.items():
+        write(folder, make_record("full_cot", s, {"b": g, "c": g}))
+        # Same outcomes on "b"; on "c" every wrong sample of full_cot is right here.
+        write(folder, make_record("palign", s, {"b": g, "c": np.ones_like(g)}))
+    rows = {r.method: r for r in build_rows(next(iter(find_records(tmp_path).values())))}
+    same = paired_difference(rows["palign"], rows["full_cot"], "b")
+    assert same.mean == 0 and same.ci == (0.0, 0.0)
+    better = paired_difference(rows["palign"], rows["full_cot"], "c")
+    assert better.mean == pytest.approx(1 - np.mean([g.mean() for g in base.values()]))
+    assert better.ci[0] > 0
+    avg = average_estimate(rows["palign"], ["b", "c"])
+    assert avg.mean == pytest.approx((np.mean([g.mean() for g in base.values()]) + 1) / 2)
+
+
+def test_variants_of_one_method_get_their_own_rows(tmp_path):
+    g = np.ones((5, 1), dtype=bool)
+    folder = tmp_path / "records"
+    for frac in (0.25, 0.5):
+        write(folder, make_record("fixed_trunc", 0, {"b": g}, params={"fraction": frac, "mode": "align"}),
+              name=f"ft-{frac}.json")
+    labels = [r.label for r in build_rows(next(iter(find_records(tmp_path).values())))]
+    assert labels == ["fixed_trunc (fraction=0.25)", "fixed_trunc (fraction=0.5)"]
+
+
+def test_setups_are_named_by_folder(tmp_path):
+    g = np.ones((5, 1), dtype=bool)
+    write(tmp_path / "synthetic" / "records", make_record("none", 0, {"b": g}))
+    write(tmp_path / "paper" / "records", make_record("none", 0, {"b": g}))
+    assert list(find_records(tmp_path)) == ["paper", "synthetic"]
+
+
+@pytest.mark.parametrize("mutate, needle", [
+    (lambda r: r.update(schema=2), "schema 2"),
+    (lambda r: r.pop("teacher_data"), "teacher_data"),
+    (lambda r: r["teacher_data"].pop("key"), "teacher_data.key"),
+    (lambda r: r["benchmarks"]["b"].pop("checksum"), "checksum"),
+    (lambda r: r["benchmarks"]["b"]["samples"][0].pop("outcome"), "outcome"),
+    (lambda r: r.update(seed="zero"), "seed"),
+])
+def test_bad_records_name_the_file(tmp_path, mutate, needle):
+    record = make_record("none", 0, {"b": np.ones((3, 1), dtype=bool)})
+    mutate(record)
+    path = write(tmp_path, record, "bad.json")
+    with pytest.raises(HarnessError) as exc:
+        load_record(path)
+    message = str(exc.value)
+    assert "bad.json" in message and needle in message and "\n" not in message
+
+
+def test_malformed_json_names_the_file(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{"schema": 1,')
+    with pytest.raises(HarnessError, match="broken.json"):
+        load_record(path)
+
+
+@pytest.mark.parametrize("second, needle", [
+    (make_record("none", 0, {"b": np.ones((3, 1), dtype=bool)}), "seed 0"),
+    (make_record("none", 1, {"b": np.ones((4, 1), dtype=bool)}), "different problems"),
+])
+def test_inconsistent_seeds_of_one_run_are_errors(tmp_path, second, needle):
+    folder = tmp_path / "records"
+    write(folder, make_record("none", 0, {"b": np.ones((3, 1), dtype=bool)}), "a.json")
+    write(folder, second, "b.json")
+    with pytest.raises(HarnessError, match=needle):
+        build_rows(next(iter(find_records(tmp_path).values())))
+
+
+def test_repeated_samples_are_errors(tmp_path):
+    record = make_record("none", 0, {"b": np.ones((3, 2), dtype=bool)})
+    record["benchmarks"]["b"]["samples"][1]["sample"] = 0
+    write(tmp_path / "records", record)
+    with pytest.raises(HarnessError, match="repeats sample 0"):
+        build_rows(next(iter(find_records(tmp_path).values())))

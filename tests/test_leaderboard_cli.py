@@ -1,0 +1,134 @@
+"""`harness leaderboard`: rendering, --check, plots, and one-line errors for bad records."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+from tests.test_leaderboard import grid, make_record, write
+
+REPO = Path(__file__).resolve().parent.parent
+METHODS = ("none", "full_cot", "short_cot", "fixed_trunc", "palign")
+
+
+def populate(root: Path, n: int = 3, seeds: int = 3) -> Path:
+    """Five methods x seeds on two benchmarks, palign clearly better on one, full_cot on the other."""
+    rng = np.random.default_rng(0)
+    quality = {"none": 0.2, "full_cot": 0.5, "short_cot": 0.4, "fixed_trunc": 0.45, "palign": 0.6}
+    folder = root / "synthetic" / "records"
+    for method in METHODS:
+        for seed in range(seeds):
+            p = quality[method]
+            kept = list(rng.uniform(0.1, 0.6, 20)) if method in ("palign", "fixed_trunc") else None
+            outcomes = {"synth_easy": grid(rng, 60, n, p), "synth_hard": grid(rng, 40, n, 1.1 - p)}
+            write(folder, make_record(method, seed, outcomes, kept=kept, tokens=40 + 10 * len(method),
+                                      train_tokens=None if method == "none" else 5000))
+    return root
+
+
+def run_cli(*args: str) -> int:
+    return main(["leaderboard", *args])
+
+
+def test_render_then_check_then_edit(tmp_path, capsys):
+    root = populate(tmp_path / "leaderboards")
+    out = root / "README.md"
+    assert run_cli("--records", str(root)) == 0
+    text = out.read_text()
+    for method in METHODS:
+        assert f"| {method} " in text
+    assert "Pass@3" in text and "±" in text and "Δ Pass@1 vs full_cot" in text
+    assert "(plots/synthetic-accuracy-vs-tokens.png)" in text and "(plots/synthetic-kept-prefix-ratio.png)" in text
+    assert "## synthetic" in text and "synthetic/records/palign-seed2.json" in text
+    assert run_cli("--records", str(root), "--check") == 0
+    out.write_text(text.replace("palign", "palign!", 1))
+    capsys.readouterr()
+    assert run_cli("--records", str(root), "--check") == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "README.md" in err[0]
+    assert run_cli("--records", str(root)) == 0
+    assert out.read_text() == text
+    assert run_cli("--records", str(root), "--check") == 0
+
+
+def test_check_fails_when_markdown_missing_or_records_change(tmp_path):
+    root = populate(tmp_path / "lb", seeds=1)
+    assert run_cli("--records", str(root), "--check") == 1
+    assert run_cli("--records", str(root)) == 0
+    record = root / "synthetic" / "records" / "none-seed0.json"
+    data = json.loads(record.read_text())
+    data["benchmarks"]["synth_easy"]["samples"][0]["outcome"] = "incorrect" if \
+        data["benchmarks"]["synth_easy"]["samples"][0]["outcome"] == "correct" else "correct"
+    record.write_text(json.dumps(data))
+    assert run_cli("--records", str(root), "--check") == 1
+
+
+def test_rendering_is_deterministic_and_plots_carry_no_software_stamp(tmp_path):
+    a = populate(tmp_path / "a")
+    b = populate(tmp_path / "b")
+    assert run_cli("--records", str(a)) == 0 and run_cli("--records", str(b)) == 0
+    assert (a / "README.md").read_text() == (b / "README.md").read_text()
+    for name in ("synthetic-accuracy-vs-tokens.png", "synthetic-kept-prefix-ratio.png"):
+        png = (a / "plots" / name).read_bytes()
+        assert png.startswith(b"\x89PNG") and b"matplotlib" not in png.lower()
+        assert png == (b / "plots" / name).read_bytes()
+
+
+def test_one_sample_says_pass_at_3_is_not_available(tmp_path):
+    root = populate(tmp_path / "lb", n=1, seeds=1)
+    assert run_cli("--records", str(root), "--out", str(tmp_path / "board.md")) == 0
+    text = (tmp_path / "board.md").read_text()
+    assert "Pass@3 is not available" in text and "Pass@3 |" not in text
+    # Links are relative to the markdown file, wherever it is written.
+    assert "(plots/synthetic-accuracy-vs-tokens.png)" in text and (tmp_path / "plots").is_dir()
+    assert "lb/synthetic/records/none-seed0.json" in text
+
+
+def test_findings_say_where_palign_loses(tmp_path):
+    root = populate(tmp_path / "lb")
+    assert run_cli("--records", str(root)) == 0
+    findings = (root / "README.md").read_text().split("### Findings")[1].split("###")[0]
+    # palign is built to win on synth_easy and lose on synth_hard.
+    assert "palign is ahead of full_cot on synth_easy" in findings
+    assert "behind full_cot on synth_hard" in findings
+
+
+def _one_line_exit_2(args: list[str], *needles: str) -> None:
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "leaderboard", *args], capture_output=True, text=True)
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 2 and len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_other_schema_and_missing_field_are_one_line_errors(tmp_path):
+    root = populate(tmp_path / "lb", n=1, seeds=1)
+    record = root / "synthetic" / "records" / "short_cot-seed0.json"
+    data = json.loads(record.read_text())
+    record.write_text(json.dumps({**data, "schema": 2}))
+    _one_line_exit_2(["--records", str(root)], "short_cot-seed0.json", "schema 2")
+    del data["benchmarks"]
+    record.write_text(json.dumps(data))
+    _one_line_exit_2(["--records", str(root), "--check"], "short_cot-seed0.json", "benchmarks")
+    _one_line_exit_2(["--records", str(tmp_path / "nowhere")], "nowhere")
+
+
+def test_committed_leaderboard_is_up_to_date(tmp_path):
+    """Acceptance: --check passes on the committed board, fails after a hand edit, passes after a re-render."""
+    if not (REPO / "leaderboards" / "README.md").is_file():
+        pytest.skip("no committed leaderboard yet")
+    copy = tmp_path / "leaderboards"
+    shutil.copytree(REPO / "leaderboards", copy)
+    assert run_cli("--records", str(copy), "--check") == 0
+    readme = copy / "README.md"
+    readme.write_text(readme.read_text() + "\nhand edit\n")
+    assert run_cli("--records", str(copy), "--check") == 1
+    assert run_cli("--records", str(copy)) == 0
+    assert run_cli("--records", str(copy), "--check") == 0
