@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import HarnessError
+from harness.eval.metrics import pass_at_k
 
 SCHEMA = 1
 K_VALUES = (1, 3)
@@ -48,10 +48,15 @@ _REQUIRED_SAMPLE = ("id", "sample", "outcome", "num_tokens")
 
 @dataclass
 class Record:
-    """One validated result record and the file it came from."""
+    """One validated result record, the file it came from and its position in a list file."""
 
     path: Path
     data: dict[str, Any]
+    index: int | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}" if self.index is None else f"{self.path}[{self.index}]"
 
     @property
     def method(self) -> str:
@@ -62,7 +67,7 @@ class Record:
         return self.data["seed"]
 
 
-def _require(mapping: Any, names: tuple[str, ...], where: str, path: Path) -> None:
+def _require(mapping: Any, names: tuple[str, ...], where: str, path: str) -> None:
     if not isinstance(mapping, dict):
         raise HarnessError(f"{path}: {where or 'record'} must be a JSON object")
     for name in names:
@@ -70,33 +75,54 @@ def _require(mapping: Any, names: tuple[str, ...], where: str, path: Path) -> No
             raise HarnessError(f"{path}: result record is missing field '{where + '.' if where else ''}{name}'")
 
 
-def load_record(path: Path) -> Record:
-    """Read and validate one record; any problem is a one-line HarnessError naming the file."""
+def load_records(path: Path) -> list[Record]:
+    """Read and validate one file: a record, or a list of them (`harness run --method all --json`).
+
+    Any problem is a one-line HarnessError naming the file (and the list position).
+    """
+    path = Path(path)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise HarnessError(f"{path}: cannot read result record ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise HarnessError(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from None
-    _require(data, ("schema",), "", path)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HarnessError(f"{path}: malformed JSON ({exc})".splitlines()[0]) from None
+    if isinstance(data, list):
+        if not data:
+            raise HarnessError(f"{path}: empty list, no result records")
+        return [validate(Record(path, item, i)) for i, item in enumerate(data)]
+    return [validate(Record(path, data))]
+
+
+def load_record(path: Path) -> Record:
+    """A file holding exactly one record."""
+    records = load_records(path)
+    if len(records) != 1:
+        raise HarnessError(f"{path}: holds {len(records)} records, expected one")
+    return records[0]
+
+
+def validate(record: Record) -> Record:
+    where, data = record.where, record.data
+    _require(data, ("schema",), "", where)
     if data["schema"] != SCHEMA:
         raise HarnessError(
-            f"{path}: result record schema {data['schema']!r} (harness {data.get('harness_version', '?')}) "
+            f"{where}: result record schema {data['schema']!r} (harness {data.get('harness_version', '?')}) "
             f"is not schema {SCHEMA}, which this harness reads; re-run it or use a matching harness version"
         )
-    _require(data, _REQUIRED, "", path)
-    _require(data["teacher_data"], _REQUIRED_TEACHER, "teacher_data", path)
+    _require(data, _REQUIRED, "", where)
+    _require(data["teacher_data"], _REQUIRED_TEACHER, "teacher_data", where)
     if not isinstance(data["method"], str) or not isinstance(data["seed"], int) or isinstance(data["seed"], bool):
-        raise HarnessError(f"{path}: 'method' must be a string and 'seed' an integer")
+        raise HarnessError(f"{where}: 'method' must be a string and 'seed' an integer")
     if not isinstance(data["benchmarks"], dict) or not data["benchmarks"]:
-        raise HarnessError(f"{path}: 'benchmarks' must be a non-empty object")
+        raise HarnessError(f"{where}: 'benchmarks' must be a non-empty object")
     for name, bench in data["benchmarks"].items():
-        _require(bench, _REQUIRED_BENCHMARK, f"benchmarks.{name}", path)
+        _require(bench, _REQUIRED_BENCHMARK, f"benchmarks.{name}", where)
         if not isinstance(bench["samples"], list) or not bench["samples"]:
-            raise HarnessError(f"{path}: benchmarks.{name}.samples must be a non-empty list")
+            raise HarnessError(f"{where}: benchmarks.{name}.samples must be a non-empty list")
         for sample in bench["samples"]:
-            _require(sample, _REQUIRED_SAMPLE, f"benchmarks.{name}.samples[]", path)
-    return Record(Path(path), data)
+            _require(sample, _REQUIRED_SAMPLE, f"benchmarks.{name}.samples[]", where)
+    return record
 
 
 def find_records(root: Path) -> dict[str, list[Record]]:
@@ -114,7 +140,7 @@ def find_records(root: Path) -> dict[str, list[Record]]:
         if parts and parts[-1] == "records":
             parts.pop()
         name = "/".join(parts) or (root.parent.name if root.name == "records" else root.name)
-        setups[name].append(load_record(path))
+        setups[name].extend(load_records(path))
     if not setups:
         raise HarnessError(f"{root}: no result records (*.json) found")
     return dict(sorted(setups.items()))
@@ -127,13 +153,6 @@ def setup_folder(records: list[Record]) -> Path:
 
 
 # ---------------------------------------------------------------- statistics
-
-def pass_at_k(n: int, c: int, k: int) -> float:
-    """Unbiased pass@k (Chen et al.): 1 - C(n-c, k) / C(n, k)."""
-    if n - c < k:
-        return 1.0
-    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
-
 
 def _rng(*parts: str) -> np.random.Generator:
     # A stable seed per table cell: the same records always give the same intervals.
@@ -191,21 +210,21 @@ def _bench_stats(records: list[Record], name: str) -> BenchStats:
     for record in records:
         bench = record.data["benchmarks"].get(name)
         if bench is None:
-            raise HarnessError(f"{record.path}: has no results for benchmark {name!r}, unlike the other seeds of this run")
+            raise HarnessError(f"{record.where}: has no results for benchmark {name!r}, unlike the other seeds of this run")
         if checksum is not None and bench["checksum"] != checksum:
-            raise HarnessError(f"{record.path}: benchmark {name!r} has a different checksum than the other seeds of this run")
+            raise HarnessError(f"{record.where}: benchmark {name!r} has a different checksum than the other seeds of this run")
         checksum = bench["checksum"]
         seen: set[tuple[str, int]] = set()
         per_problem: dict[str, list[bool]] = defaultdict(list)
         for sample in bench["samples"]:
             key = (str(sample["id"]), int(sample["sample"]))
             if key in seen:
-                raise HarnessError(f"{record.path}: benchmark {name!r} repeats sample {key[1]} of problem {key[0]!r}")
+                raise HarnessError(f"{record.where}: benchmark {name!r} repeats sample {key[1]} of problem {key[0]!r}")
             seen.add(key)
             per_problem[key[0]].append(sample["outcome"] == "correct")
         ids = sorted(per_problem)
         if problems is not None and ids != problems:
-            raise HarnessError(f"{record.path}: benchmark {name!r} covers different problems than the other seeds of this run")
+            raise HarnessError(f"{record.where}: benchmark {name!r} covers different problems than the other seeds of this run")
         problems = ids
         ns = [len(per_problem[i]) for i in ids]
         cs = [sum(per_problem[i]) for i in ids]
@@ -228,7 +247,7 @@ def build_rows(records: list[Record]) -> list[Row]:
         row = groups.setdefault(key, Row(d["method"], d["method_params"] or {}, d["student"], d["teacher_data"]))
         if record.seed in row.seeds:
             other = next(r for r in row.records if r.seed == record.seed)
-            raise HarnessError(f"{record.path}: seed {record.seed} of {record.method} is also in {other.path.name}")
+            raise HarnessError(f"{record.where}: seed {record.seed} of {record.method} is also in {other.where}")
         row.records.append(record)
     rows = list(groups.values())
     for row in rows:
@@ -236,7 +255,7 @@ def build_rows(records: list[Record]) -> list[Row]:
         names = list(row.records[0].data["benchmarks"])
         for record in row.records[1:]:
             if sorted(record.data["benchmarks"]) != sorted(names):
-                raise HarnessError(f"{record.path}: evaluated on other benchmarks than the other seeds of this run")
+                raise HarnessError(f"{record.where}: evaluated on other benchmarks than the other seeds of this run")
         row.benches = {name: _bench_stats(row.records, name) for name in names}
     _label(rows)
     order = {name: i for i, name in enumerate(METHOD_ORDER)}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 
@@ -10,8 +9,9 @@ import numpy as np
 import pytest
 
 from harness.errors import HarnessError
-from harness.leaderboard import (average_estimate, build_rows, find_records, load_record, paired_difference,
-                                 pass_at_k, pass_estimate, tokens_estimate)
+from harness.eval.metrics import pass_at_k
+from harness.leaderboard import (average_estimate, build_rows, find_records, load_record, load_records,
+                                 paired_difference, pass_estimate, tokens_estimate)
 
 
 def make_record(method: str, seed: int, outcomes: dict[str, np.ndarray], *, params: dict | None = None,
@@ -45,16 +45,6 @@ def write(folder: Path, record: dict, name: str | None = None) -> Path:
 
 def grid(rng: np.random.Generator, problems: int, n: int, p: float) -> np.ndarray:
     return rng.random((problems, n)) < p
-
-
-def test_pass_at_k_matches_enumeration():
-    # pass@k is the chance that a random k-subset of the n samples holds a correct one.
-    for n in range(1, 7):
-        for c in range(n + 1):
-            for k in range(1, n + 1):
-                outcomes = [True] * c + [False] * (n - c)
-                subsets = list(itertools.combinations(outcomes, k))
-                assert pass_at_k(n, c, k) == pytest.approx(sum(any(s) for s in subsets) / len(subsets))
 
 
 def test_row_mean_spread_and_interval_follow_the_samples(tmp_path):
@@ -176,3 +166,17 @@ def test_repeated_samples_are_errors(tmp_path):
     write(tmp_path / "records", record)
     with pytest.raises(HarnessError, match="repeats sample 0"):
         build_rows(next(iter(find_records(tmp_path).values())))
+
+
+def test_list_files_from_method_all(tmp_path):
+    """`harness run --method all --json PATH` writes a list: each element is its own record."""
+    g = np.ones((4, 1), dtype=bool)
+    path = tmp_path / "records" / "seed0.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps([make_record(m, 0, {"b": g}) for m in ("none", "full_cot", "palign")]))
+    assert [r.method for r in load_records(path)] == ["none", "full_cot", "palign"]
+    assert [r.label for r in build_rows(next(iter(find_records(tmp_path).values())))] == ["none", "full_cot", "palign"]
+    broken = [make_record("none", 0, {"b": g}), {**make_record("palign", 0, {"b": g}), "schema": 7}]
+    path.write_text(json.dumps(broken))
+    with pytest.raises(HarnessError, match=r"seed0.json\[1\]: result record schema 7"):
+        load_records(path)

@@ -246,9 +246,10 @@ def _plots(name: str, rows: list[Row], benches: list[str], out: Path, write: boo
 
 def records_table(records: list, out: Path) -> str:
     table = []
-    for rec in sorted(records, key=lambda r: r.path.as_posix()):
+    for rec in sorted(records, key=lambda r: (r.path.as_posix(), r.index or 0)):
         manifest = rec.data.get("manifest") or {}
         commit = str(manifest.get("git_commit") or "—")
-        table.append([_rel(rec.path, out), rec.method, str(rec.seed), str(rec.data["harness_version"]), commit[:12]])
+        where = _rel(rec.path, out) + ("" if rec.index is None else f"[{rec.index}]")
+        table.append([where, rec.method, str(rec.seed), str(rec.data["harness_version"]), commit[:12]])
     return tabulate(table, headers=["record", "method", "seed", "harness", "commit"], tablefmt="github",
                     disable_numparse=True)
