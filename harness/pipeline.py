@@ -73,9 +73,23 @@ def stage_student(cfg: RunConfig, store: RunStore, force: bool = False) -> str:
 
 def stage_teacher(cfg: RunConfig, store: RunStore, force: bool = False) -> Path:
     """The completed teacher stage folder (traces.jsonl, summary.json)."""
-    from harness.teacher import make_traces
+    return Path(_teacher_api("make_traces")(cfg, store, force))
 
-    return Path(make_traces(cfg, store, force))
+
+def teacher_stage(cfg: RunConfig, store: RunStore) -> Stage:
+    """The teacher stage object (its key), without building anything."""
+    return _teacher_api("teacher_stage")(cfg, store)
+
+
+def _teacher_api(name: str):
+    try:  # the contract's home is `harness.teacher`; the implementation lives in its `stage` module
+        import harness.teacher as teacher
+
+        return getattr(teacher, name)
+    except (ImportError, AttributeError):
+        import harness.teacher.stage as stage
+
+        return getattr(stage, name)
 
 
 def load_traces(teacher_dir: Path) -> list[Trace]:
@@ -322,20 +336,19 @@ def print_plan(cfg: RunConfig, store: RunStore, methods: list[str], params: dict
 
     rows: list[tuple[str, str, str, str]] = []
     student, student_id = cfg.student.model, None
-    world_key = hash_key(keys.world_inputs(cfg))
     if student.startswith("synth:"):
-        status, _ = _status(store, "world", world_key)
-        rows.append(("world", student, world_key, status))
-        if status == "done":
-            student = stage_student(cfg, store)  # a lookup: the world is already built
-            student_id = model_fingerprint(student)
+        from harness.synth.world import student_stage
+
+        world = student_stage(cfg.world, store, student.split(":", 1)[1])
+        rows.append(("world", student, world.key, "done" if world.done else _status(store, "world", world.key)[0]))
+        if world.done:
+            student_id = model_fingerprint(stage_student(cfg, store))  # a lookup: the world is already built
     else:
         student_id = model_fingerprint(student)
-    upstream = world_key if cfg.teacher.source == "synth" else (
-        model_fingerprint(cfg.teacher.model) if cfg.teacher.source == "model" and cfg.teacher.model else None)
-    teacher_key = hash_key(keys.teacher_inputs(cfg, upstream))
-    teacher_status, _ = _status(store, "teacher", teacher_key)
-    rows.append(("teacher", cfg.teacher.source, teacher_key, teacher_status))
+    teacher = teacher_stage(cfg, store)
+    teacher_key = teacher.key
+    rows.append(("teacher", cfg.teacher.source, teacher_key,
+                 "done" if teacher.done else _status(store, "teacher", teacher_key)[0]))
     for name in methods:
         spec, mcfg = get_method(name), _for_method(cfg, name)
         if student_id is None:

@@ -1,0 +1,138 @@
+"""`harness run` through the real pipeline and registry, with the heavy pieces faked.
+
+The student is a tiny random model folder, the teacher stage is written by the test,
+training copies the student and evaluation returns canned metrics; everything else
+(stage keys, caching, method stage, result records, CLI) is the real code.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness import pipeline
+from harness.cli import main
+from harness.errors import HarnessError
+from harness.eval.benchmarks import BENCHMARKS, Benchmark, Problem
+from harness.methods import METHODS, MethodResult, register_method
+from tests.test_palign import FakeStudent, fake_grader
+
+
+class FakeBench(Benchmark):
+    def load(self, data_dir=None):
+        return [Problem(id=f"b{i}", problem=f"answer={i}.", answer=str(i)) for i in range(3)]
+
+
+if "fake_bench" not in BENCHMARKS._entries:
+    BENCHMARKS.add("fake_bench", FakeBench)
+
+
+def traces(n: int) -> list[dict]:
+    return [{"id": f"t{i}", "problem": f"Problem {i}: answer={40 + i}.", "answer": str(40 + i),
+             "long_cot": f"First step. Second step. The KEY step is here. Then {40 + i}. Check. \\boxed{{{40 + i}}}",
+             "short_cot": f"So \\boxed{{{40 + i}}}.", "source": "synth", "teacher": "fake"} for i in range(n)]
+
+
+class Fakes:
+    """Counts the heavy calls so tests can see what was reused."""
+
+    def __init__(self, monkeypatch, student_dir: Path, num_traces: int = 4):
+        self.calls = {"teacher": 0, "train": 0, "eval": 0}
+        self.num_traces = num_traces
+        monkeypatch.setattr(pipeline, "stage_student", lambda cfg, store, force=False: str(student_dir))
+        monkeypatch.setattr(pipeline, "stage_teacher", self.teacher)
+        monkeypatch.setattr(pipeline, "teacher_stage", self.teacher_stage)
+        monkeypatch.setattr("harness.trainer.train_sft", self.train)
+        monkeypatch.setattr("harness.eval.runner.evaluate_benchmark", self.evaluate)
+        monkeypatch.setattr(pipeline.EngineCache, "get", lambda self, model: FakeStudent())
+        monkeypatch.setattr("palign.generate.grade_correct", lambda g, o, **kw: fake_grader(g, o))
+
+    def teacher_stage(self, cfg, store):
+        return store.stage("teacher", {"fake": cfg.teacher.num_problems, "n": self.num_traces}, label="fake")
+
+    def teacher(self, cfg, store, force=False):
+        stage = self.teacher_stage(cfg, store)
+        if not stage.done:
+            self.calls["teacher"] += 1
+            work = stage.begin()
+            (work / "traces.jsonl").write_text("".join(json.dumps(r) + "\n" for r in traces(self.num_traces)))
+            stage.commit({})
+        return stage.path
+
+    def train(self, model, data, output_dir, cfg, seed=0):
+        self.calls["train"] += 1
+        records = [json.loads(line) for line in Path(data).read_text().splitlines()]
+        shutil.copytree(model, output_dir)
+        # Mark the copy so that its fingerprint (the eval key) depends on the training data.
+        (Path(output_dir) / "trained_on.json").write_text(json.dumps(records))
+        return {"examples": len(records), "train_tokens": 100, "truncated": 0}
+
+    def evaluate(self, engine, benchmark, cfg, work_dir, seed, enable_thinking=None):
+        self.calls["eval"] += 1
+        return {"benchmark": benchmark, "checksum": "x", "num_problems": cfg.limit or 3,
+                "metrics": {"pass@1": 0.5, "pass@1_ci": [0.2, 0.8], "mean_tokens": 12.0}, "samples": []}
+
+
+def run(tmp_path, *args) -> int:
+    return main(["run", "--store", str(tmp_path / "store"), "--set", "eval.benchmarks=fake_bench", *args])
+
+
+def test_rerun_with_eval_change_reruns_only_eval(tmp_path, monkeypatch, tiny_model_dir, capsys):
+    fakes = Fakes(monkeypatch, tiny_model_dir)
+    out = tmp_path / "r.json"
+    assert run(tmp_path, "--method", "palign", "--json", str(out)) == 0
+    record = json.loads(out.read_text())
+    assert record["method"] == "palign" and record["schema"] == 1
+    assert record["benchmarks"]["fake_bench"]["metrics"]["pass@1"] == 0.5
+    assert record["method_stats"]["kept_prefix_ratios"] and record["training"]["examples"] == 4
+    assert record["teacher_data"]["num_traces"] == 4
+    assert fakes.calls == {"teacher": 1, "train": 1, "eval": 1}
+    capsys.readouterr()
+    assert run(tmp_path, "--method", "palign", "--set", "eval.limit=2") == 0
+    log = capsys.readouterr().err
+    assert fakes.calls == {"teacher": 1, "train": 1, "eval": 2}
+    assert "reused method" in log and "reused train" in log and "computing eval" in log
+    assert run(tmp_path, "--method", "palign", "--student", str(tiny_model_dir), "--dry-run") == 0
+    plan = capsys.readouterr().out
+    assert "todo" not in plan and plan.count("done") == 4  # teacher, method, train, eval
+    assert run(tmp_path, "--method", "palign", "--student", str(tiny_model_dir), "--set", "eval.n=2",
+               "--dry-run") == 0
+    assert capsys.readouterr().out.count("todo") == 1 and fakes.calls["eval"] == 2  # eval only, nothing ran
+
+
+def test_method_all_shares_teacher_traces(tmp_path, monkeypatch, tiny_model_dir):
+    fakes = Fakes(monkeypatch, tiny_model_dir)
+    out = tmp_path / "all.json"
+    assert run(tmp_path, "--method", "all", "--json", str(out)) == 0
+    records = json.loads(out.read_text())
+    names = {r["method"] for r in records}
+    assert {"none", "full_cot", "short_cot", "fixed_trunc", "palign"} <= names
+    assert len({r["teacher_data"]["key"] for r in records}) == 1 and fakes.calls["teacher"] == 1
+    none = next(r for r in records if r["method"] == "none")
+    assert none["training"] is None
+    assert fakes.calls["train"] == len(names) - 1
+
+
+def test_empty_teacher_traces_is_one_line_error(tmp_path, monkeypatch, tiny_model_dir, capsys):
+    Fakes(monkeypatch, tiny_model_dir, num_traces=0)
+    assert run(tmp_path, "--method", "full_cot") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: the teacher stage produced no traces")
+
+
+def test_method_without_examples_is_named_in_one_line_error(tmp_path, monkeypatch, tiny_model_dir, capsys):
+    fakes = Fakes(monkeypatch, tiny_model_dir)
+    if "empty_method" not in METHODS._entries:
+        register_method("empty_method", description="test: returns nothing")(lambda traces, p, ctx: MethodResult([], {"kept": 0}))
+    assert run(tmp_path, "--method", "empty_method") == 2
+    assert "method 'empty_method' produced no training examples" in capsys.readouterr().err
+    assert fakes.calls["train"] == 0
+
+
+def test_unknown_method_param_is_user_error(tmp_path, monkeypatch, tiny_model_dir):
+    Fakes(monkeypatch, tiny_model_dir)
+    assert run(tmp_path, "--method", "palign", "--set", "method.params.rolouts=3") == 2
+    assert run(tmp_path, "--method", "full_cot", "--set", "method.params.rollouts=3", "--dry-run") == 0
+    with pytest.raises(HarnessError):
+        pipeline.run_pipeline(pipeline.RunConfig(), [], None)

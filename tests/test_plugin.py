@@ -1,0 +1,63 @@
+"""A third-party method registered through the `harness.methods` entry-point group runs through `harness run`."""
+
+import json
+import sys
+import textwrap
+from importlib.metadata import EntryPoint
+
+from harness import registry
+from harness.methods import METHODS
+from tests.test_pipeline import Fakes, run
+
+PLUGIN = textwrap.dedent('''
+    from dataclasses import dataclass, field
+
+    from harness.methods import MethodResult, SFTExample, register_method
+
+
+    @dataclass
+    class EchoParams:
+        suffix: str = field(default="!", metadata={"help": "appended to every target"})
+
+
+    @register_method("echo_answer", params=EchoParams, description="Plugin test: the target is the boxed answer.")
+    def echo_answer(traces, params, ctx):
+        examples = [SFTExample(t.id, t.problem, "\\\\boxed{" + t.answer + "}" + params.suffix) for t in traces]
+        return MethodResult(examples, {"kept": len(examples), "plugin": True})
+''')
+
+
+def test_entry_point_plugin_runs_through_harness_run(tmp_path, monkeypatch, tiny_model_dir, capsys):
+    (tmp_path / "echo_plugin.py").write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    real = registry.entry_points
+
+    def entry_points(group=None, **kw):
+        if group == "harness.methods":
+            return [EntryPoint(name="echo_answer", value="echo_plugin", group="harness.methods")]
+        return real(group=group, **kw)
+
+    monkeypatch.setattr(registry, "entry_points", entry_points)
+    monkeypatch.setattr(METHODS, "_loaded", False)
+    monkeypatch.setattr(METHODS, "_entries", dict(METHODS._entries))
+    monkeypatch.delitem(sys.modules, "echo_plugin", raising=False)
+    fakes = Fakes(monkeypatch, tiny_model_dir)
+
+    assert "echo_answer" in METHODS.names()
+    assert main_methods_lists("echo_answer", capsys)
+    out = tmp_path / "r.json"
+    assert run(tmp_path, "--method", "echo_answer", "--set", "method.params.suffix=done", "--json", str(out)) == 0
+    record = json.loads(out.read_text())
+    assert record["method"] == "echo_answer" and record["method_params"] == {"suffix": "done"}
+    assert record["method_stats"] == {"kept": 4, "plugin": True}
+    sft = next((tmp_path / "store" / "method").glob("echo_answer-*/sft.jsonl")).read_text().splitlines()
+    assert json.loads(sft[0])["completion"][0]["content"] == "\\boxed{40}done"
+    assert fakes.calls["train"] == 1
+
+
+def main_methods_lists(name: str, capsys) -> bool:
+    from harness.cli import main
+
+    capsys.readouterr()
+    assert main(["methods"]) == 0
+    return name in capsys.readouterr().out
