@@ -48,7 +48,7 @@ def fixed_trunc(traces: list[Trace], params: FixedTruncParams, ctx: MethodContex
     chosen = [(trace, pieces, cut_point(len(pieces), params.ratio)) for trace, pieces in split if pieces]
     stats: dict = {"traces": len(traces), "sentences_mean": statistics.fmean(len(p) for _, p in split) if split else None}
     if params.variant == "prefix_only":
-        examples = [SFTExample(t.id, user_message(t.problem, ctx.instruction), "".join(p[:cut])) for t, p, cut in chosen]
+        examples = [SFTExample(t.id, user_message(t.problem, ctx.instruction), "".join(p[:cut]).rstrip()) for t, p, cut in chosen]
         stats.update(kept=len(examples), dropped={"empty_cot": len(traces) - len(chosen)},
                      **ratio_stats([cut / len(p) for _, p, cut in chosen]))
         return MethodResult(examples, stats)

@@ -51,15 +51,19 @@ class Aligned:
 
 
 def build_target(prefix: str, continuation: str, settings: AlignSettings) -> str:
-    if not settings.markers:
-        return prefix + continuation
-    return f"{settings.begin_marker}{prefix}{settings.end_marker}{continuation}"
+    """Teacher prefix (verbatim, trailing whitespace aside), then the student's continuation."""
+    prefix = prefix.rstrip()
+    if settings.markers:
+        return f"{settings.begin_marker}{prefix}{settings.end_marker}{continuation}"
+    return prefix + ("" if continuation[:1].isspace() else " ") + continuation
 
 
 def continuation_prompt(tokenizer, trace: Trace, prefix: str, instruction: str, enable_thinking: bool | None,
                         style: str) -> str:
     if style == "prefill":
-        return render_prompt(tokenizer, trace.problem, instruction, enable_thinking, assistant_prefix=prefix)
+        # No trailing whitespace: byte-level tokenizers attach the space to the next word, so a
+        # prompt ending in a bare space is one the model has never seen.
+        return render_prompt(tokenizer, trace.problem, instruction, enable_thinking, assistant_prefix=prefix.rstrip())
     if style == "draft":
         problem = trace.problem + "\n\n" + DRAFT_REQUEST.format(prefix=prefix.strip())
         return render_prompt(tokenizer, problem, instruction, enable_thinking)
@@ -83,7 +87,7 @@ def align(items: list[tuple[Trace, str]], settings: AlignSettings, generator, gr
     # In prefill style the student wrote prefix + continuation as one answer; a draft continuation stands alone.
     whole = settings.prompt_style == "prefill"
     golds = [trace.answer for (trace, _), comps in zip(items, outputs) for _ in comps]
-    texts = [(prefix if whole else "") + c.text for (_, prefix), comps in zip(items, outputs) for c in comps]
+    texts = [(prefix.rstrip() if whole else "") + c.text for (_, prefix), comps in zip(items, outputs) for c in comps]
     correct = grader(golds, texts)
     results, pos = [], 0
     for (trace, prefix), comps in zip(items, outputs):

@@ -128,7 +128,7 @@ class RolloutJudge(Judge):
         requests = [
             GenerationRequest(
                 prompt=render_prompt(self.generator.tokenizer, q.trace.problem, self.instruction,
-                                     self.enable_thinking, assistant_prefix=q.prefix),
+                                     self.enable_thinking, assistant_prefix=q.prefix.rstrip()),
                 seed_key=f"judge-rollout/{q.trace.id}/{q.t}",
                 sample_indices=list(range(self.k)),
             )
@@ -137,7 +137,7 @@ class RolloutJudge(Judge):
         outputs = self.generator.generate(requests, self.sampling)
         # What the student would have written as a whole: the prefix it was given, then its continuation.
         golds = [q.trace.answer for q, comps in zip(queries, outputs) for _ in comps]
-        texts = [q.prefix + c.text for q, comps in zip(queries, outputs) for c in comps]
+        texts = [q.prefix.rstrip() + c.text for q, comps in zip(queries, outputs) for c in comps]
         correct = self.grader(golds, texts)
         verdicts, pos = [], 0
         for comps in outputs:

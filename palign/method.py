@@ -28,10 +28,23 @@ class PAlignParams:
     end_marker: str = field(default=END_MARKER, metadata={"help": "Marker after the teacher prefix."})
     prompt_style: str = field(default="prefill", metadata={"help": f"Continuation prompt: {' | '.join(PROMPT_STYLES)}."})
     max_sentences: int | None = field(default=None, metadata={"help": "Merge a CoT's sentences into at most this many pieces before searching."})
+    max_prefix_tokens: int | None = field(default=None, metadata={"help": "Search only prefixes of at most this many student tokens (the student's context is finite)."})
 
 
 def split_trace(trace: Trace, max_pieces: int | None) -> list[str]:
     return chunk_sentences(split_sentences(trace.long_cot), max_pieces)
+
+
+def searchable(pieces: list[str], tokenizer, max_tokens: int | None) -> int:
+    """How many leading pieces fit in `max_tokens` student tokens (at least one)."""
+    if not max_tokens or not pieces:
+        return len(pieces)
+    total = 0
+    for i, ids in enumerate(tokenizer(pieces, add_special_tokens=False)["input_ids"]):
+        total += len(ids)
+        if total > max_tokens:
+            return max(1, i)
+    return len(pieces)
 
 
 def ratio_stats(ratios: list[float]) -> dict:
@@ -71,13 +84,16 @@ def palign(traces: list[Trace], params: PAlignParams, ctx: MethodContext) -> Met
     def judge_round(batch: list[tuple[int, int]]) -> list[bool]:
         return judge([JudgeQuery(traces[i], "".join(pieces[i][:t]), t) for i, t in batch])
 
-    max_rounds = max((math.ceil(math.log2(len(p) + 1)) for p in pieces), default=0)
+    limits = [searchable(p, generator.tokenizer, params.max_prefix_tokens) for p in pieces]
+    max_rounds = max((math.ceil(math.log2(m + 1)) for m in limits), default=0)
     with progress() as bar:
         task = bar.add_task("palign: binary search rounds", total=max_rounds)
-        report = batched_binary_search(list(range(len(traces))), [len(p) for p in pieces], judge_round,
+        report = batched_binary_search(list(range(len(traces))), limits, judge_round,
                                        params.failure_policy, on_round=lambda r, n: bar.update(task, completed=r))
         bar.update(task, completed=report.rounds)
-    chosen = [(traces[i], pieces[i], r.t) for i, r in enumerate(report.results) if r.t is not None]
+    # A fallback keeps the whole CoT, beyond the searched range if it was capped.
+    chosen = [(traces[i], pieces[i], len(pieces[i]) if r.fallback else r.t)
+              for i, r in enumerate(report.results) if r.t is not None]
     settings = AlignSettings(params.samples, params.markers, params.begin_marker, params.end_marker, params.prompt_style)
     examples, align_stats = align_and_collect(chosen, settings, ctx, generator, grader)
     dropped = {"no_sufficient_prefix": len(traces) - len(chosen), "no_correct_continuation": align_stats.pop("no_correct_continuation")}
@@ -87,6 +103,7 @@ def palign(traces: list[Trace], params: PAlignParams, ctx: MethodContext) -> Met
         "dropped": dropped,
         "full_cot_fallbacks": sum(1 for r in report.results if r.fallback and r.t is not None),
         "sentences_mean": statistics.fmean(len(p) for p in pieces) if pieces else None,
+        "searched_sentences_mean": statistics.fmean(limits) if limits else None,
         **align_stats,
         **report.stats(),
         **judge.stats(),

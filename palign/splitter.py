@@ -78,6 +78,8 @@ def split_sentences(text: str) -> list[str]:
         pos = match.start()
         if mask[pos] or _is_false_end(text, pos):
             continue
+        if text[pos] != "\n" and text[match.end() : match.end() + 1].islower():
+            continue  # 'The sentence "A b." is about ...': a lowercase start continues the sentence
         if match.end() <= start or not text[start:pos].strip():
             continue  # no content yet: let leading whitespace join the next sentence
         pieces.append(text[start : match.end()])

@@ -18,6 +18,9 @@ class FakeTokenizer:
     def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=True, **kwargs):
         return f"<user>{messages[0]['content']}</user><assistant>"
 
+    def __call__(self, texts, add_special_tokens=False):
+        return {"input_ids": [t.split() for t in texts]}  # one token per word
+
 
 class FakeStudent:
     """Solves a problem only when the KEY sentence is in its prompt; replies come from `reply`."""
@@ -67,11 +70,12 @@ def test_alignment_target_is_verbatim_prefix_then_student_continuation():
     out = align([(trace, prefix)], AlignSettings(samples=2), FakeStudent(), fake_grader, instruction="Solve.",
                 enable_thinking=None, sampling=SamplingConfig(), seed=0)[0]
     assert out.continuation == " So the result is \\boxed{41}."
-    assert out.example.completion == f"<Begin_of_Prefix>{prefix}<End_of_Prefix>{out.continuation}"
+    assert prefix.endswith(" ")  # the teacher's own whitespace goes; the prompt must not end in a bare space
+    assert out.example.completion == f"<Begin_of_Prefix>{prefix.rstrip()}<End_of_Prefix>{out.continuation}"
     assert out.example.prompt == "Solve.\n" + trace.problem
     no_markers = align([(trace, prefix)], AlignSettings(markers=False), FakeStudent(), fake_grader,
                        instruction="Solve.", enable_thinking=None, sampling=SamplingConfig(), seed=0)[0]
-    assert no_markers.example.completion == prefix + out.continuation
+    assert no_markers.example.completion == prefix.rstrip() + out.continuation
 
 
 def test_incorrect_continuations_are_never_kept():
@@ -104,7 +108,7 @@ def test_palign_finds_minimal_prefix_and_batches_generation(tmp_path, monkeypatc
     for trace, example in zip(traces, result.examples):
         pieces = split_sentences(trace.long_cot)
         t = pieces.index("The KEY step is here. ") + 1
-        assert example.completion.startswith("<Begin_of_Prefix>" + "".join(pieces[:t]) + "<End_of_Prefix>")
+        assert example.completion.startswith("<Begin_of_Prefix>" + "".join(pieces[:t]).rstrip() + "<End_of_Prefix>")
         assert example.completion.endswith(f"\\boxed{{{trace.answer}}}.")
 
 
@@ -151,7 +155,7 @@ def test_fixed_trunc_and_baselines(tmp_path, monkeypatch):
     assert [e.id for e in result.examples] == ["t0"] and result.stats["kept_prefix_ratios"] == [0.5]
     assert result.stats["dropped"]["no_correct_continuation"] == 1
     prefix_only = spec.fn(traces, spec.parse_params({"variant": "prefix_only", "ratio": 0.25}), ctx)
-    assert [e.completion for e in prefix_only.examples] == ["".join(split_sentences(t.long_cot)[:2]) for t in traces]
+    assert [e.completion for e in prefix_only.examples] == ["".join(split_sentences(t.long_cot)[:2]).rstrip() for t in traces]
     full = get_method("full_cot").fn(traces, None, ctx)
     assert full.examples[0].completion.startswith(traces[0].long_cot)
     assert full.examples[0].completion.endswith("\\boxed{40}.")
@@ -164,3 +168,15 @@ def test_rollout_judge_with_real_grader(tmp_path):
     spec = get_method("palign")
     result = spec.fn(traces, spec.parse_params({"rollouts": 1}), make_ctx(tmp_path, FakeStudent()))
     assert result.stats["kept_prefix_ratios"] == [0.5]
+
+
+def test_search_is_capped_to_prefixes_that_fit_the_context(tmp_path, monkeypatch):
+    monkeypatch.setattr("palign.generate.grade_correct", lambda g, o, **kw: fake_grader(g, o))
+    traces = [make_trace(0, 16, 3), make_trace(1, 16, 12)]  # 5 words per sentence
+    student = FakeStudent()
+    spec = get_method("palign")
+    result = spec.fn(traces, spec.parse_params({"max_prefix_tokens": 20}), make_ctx(tmp_path, student))
+    assert result.stats["searched_sentences_mean"] == 4
+    assert result.stats["judge_queries_per_trace_max"] <= 3  # ceil(log2(4 + 1))
+    # Trace 1 needs 12 sentences: nothing within the cap is sufficient, so the full CoT is kept.
+    assert result.stats["kept_prefix_ratios"] == [3 / 16, 1.0] and result.stats["full_cot_fallbacks"] == 1
