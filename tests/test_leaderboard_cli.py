@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from harness.cli import main
-from tests.test_leaderboard import grid, make_record, write
+from test_leaderboard import grid, make_record, write  # tests/ is on sys.path (rootless test modules)
 
 REPO = Path(__file__).resolve().parent.parent
 METHODS = ("none", "full_cot", "short_cot", "fixed_trunc", "palign")
