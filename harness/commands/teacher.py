@@ -1,10 +1,79 @@
-"""`harness teacher`: Build teacher traces (synth, s1k or model source) and print a summary."""
+"""`harness teacher`: build teacher traces (synth, s1k or model source) and print a summary.
+
+Settings come from the same preset/config/--set layers as `harness run`; the flags below
+are shortcuts for `teacher.*` fields. The traces land in the run store's teacher stage,
+so `harness run` with the same settings reuses them.
+"""
 
 from __future__ import annotations
 
-from harness.cli import not_built
+import argparse
+from pathlib import Path
+
+from harness.config import parse_override, resolve_run_config
+from harness.console import console
+from harness.jsonl import read_json, write_json
+
+HELP = "Build teacher traces (synth, s1k or model source) and print a summary."
 
 
 def add_parser(sub, parent) -> None:
-    p = sub.add_parser("teacher", parents=[parent], help="Build teacher traces (synth, s1k or model source) and print a summary.", description="Build teacher traces (synth, s1k or model source) and print a summary. (not built yet: issue #5)")
-    p.set_defaults(func=not_built("teacher", 5))
+    p = sub.add_parser("teacher", parents=[parent], help=HELP, description=HELP)
+    p.add_argument("--source", choices=["synth", "s1k", "model"], help="teacher.source (default from the preset: synth)")
+    p.add_argument("--dataset", metavar="PATH_OR_ID", help="s1K-1.1 parquet/JSONL path or Hub id (teacher.dataset)")
+    p.add_argument("--model", metavar="PATH", help="teacher model folder or Hub id for --source model (teacher.model)")
+    p.add_argument("--problems", metavar="JSONL", help="id/problem/answer JSONL for --source model (default: synthetic teacher stream)")
+    p.add_argument("--limit", type=int, help="keep at most N problems (teacher.limit)")
+    p.add_argument("--n", type=int, help="samples per problem for --source model (teacher.n)")
+    p.add_argument("--decontaminate", action="store_true", help="drop problems that overlap a benchmark")
+    p.add_argument("--preset", help="preset name from configs/ (default: synthetic)")
+    p.add_argument("--config", metavar="FILE", help="YAML config file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config field, e.g. --set teacher.sampling.temperature=0.8 (repeatable)")
+    p.add_argument("--json", metavar="PATH", help="write the summary as JSON to PATH")
+    p.add_argument("--force", action="store_true", help="rebuild the stage instead of reusing the store")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from harness.store import RunStore
+    from harness.teacher import make_traces
+
+    teacher = {k: v for k, v in dict(source=args.source, dataset=args.dataset, model=args.model, problems=args.problems,
+                                      limit=args.limit, n=args.n).items() if v is not None}
+    if args.decontaminate:
+        teacher["decontaminate"] = True
+    overrides = [{"teacher": teacher}] + [parse_override(text) for text in args.overrides]
+    cfg = resolve_run_config(args.preset, args.config, overrides)
+    path = make_traces(cfg, RunStore(), force=args.force)
+    summary = read_json(path / "summary.json")
+    print_summary(summary, path)
+    if args.json:
+        write_json(Path(args.json), {"stage": path.name, **summary})
+    return 0
+
+
+def print_summary(summary: dict, path: Path) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"teacher traces: {summary['source']} ({path.name})")
+    table.add_column("")
+    table.add_column("mean", justify="right")
+    table.add_column("median", justify="right")
+    table.add_column("p90", justify="right")
+    table.add_column("max", justify="right")
+    for field, stats in summary["lengths"].items():
+        for unit, label in (("sentences", "sentences"), ("tokens", summary["token_unit"])):
+            s = stats[unit]
+            table.add_row(f"{field} {label}", *(str(s[k]) for k in ("mean", "median", "p90", "max")))
+    console.print(table)
+    console.print(f"traces: {summary['num_traces']}   dropped: {summary['num_dropped']}   teacher: {', '.join(summary['teacher'])}")
+    for reason, count in summary["dropped_reasons"].items():
+        console.print(f"  dropped {count}: {reason}")
+    cont = summary["contamination"]
+    checked = ", ".join(f"{k} ({v})" for k, v in cont["checked"].items()) or "none"
+    console.print(f"contamination ({cont['ngram']}-gram): {cont['num_flagged']} flagged against {checked}"
+                  + ("; dropped" if cont["decontaminated"] and cont["num_flagged"] else ""))
+    if cont["unavailable"]:
+        console.print(f"  not checked (no local data): {', '.join(cont['unavailable'])}")
+    console.print(f"stage: {path}")

@@ -1,10 +1,42 @@
-"""`harness train`: Fine-tune a model on an SFT JSONL file with the shared trainer."""
+"""`harness train`: fine-tune a model on an SFT JSONL file with the shared trainer.
+
+The same recipe `harness run` uses (`harness.trainer.train_sft`); multi-GPU runs go
+through `accelerate launch -m harness.trainer` with the same flags.
+"""
 
 from __future__ import annotations
 
-from harness.cli import not_built
+import argparse
+import json
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.fingerprint import looks_like_path
+
+HELP = "Fine-tune a model on an SFT JSONL file with the shared trainer."
 
 
 def add_parser(sub, parent) -> None:
-    p = sub.add_parser("train", parents=[parent], help="Fine-tune a model on an SFT JSONL file with the shared trainer.", description="Fine-tune a model on an SFT JSONL file with the shared trainer. (not built yet: issue #5)")
-    p.set_defaults(func=not_built("train", 5))
+    p = sub.add_parser("train", parents=[parent], help=HELP, description=HELP)
+    p.add_argument("--model", required=True, metavar="PATH", help="model folder (or Hub id) to fine-tune")
+    p.add_argument("--data", required=True, metavar="SFT.jsonl", help="TRL conversational prompt-completion JSONL")
+    p.add_argument("--output-dir", required=True, metavar="DIR", help="where the trained model folder goes")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lora", action="store_true", help="LoRA instead of full fine-tuning (a merged folder is written)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="train.KEY=VALUE",
+                   help="override a TrainConfig field, e.g. --set train.learning_rate=5e-4 (repeatable)")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from harness.console import console
+    from harness.trainer import train_config_from, train_sft
+
+    if looks_like_path(args.model) and not Path(args.model).expanduser().is_dir():
+        raise HarnessError(f"model folder not found: {args.model}")
+    if not Path(args.data).is_file():
+        raise HarnessError(f"SFT data file not found: {args.data}")
+    cfg = train_config_from(args.overrides, args.lora)
+    report = train_sft(args.model, Path(args.data), Path(args.output_dir), cfg, seed=args.seed)
+    console.print_json(json.dumps(report))
+    return 0

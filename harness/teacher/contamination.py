@@ -75,9 +75,12 @@ class BenchmarkIndex:
             where = self._grams(len(seq)).get(seq)
             return _hit(where, f"whole-text ({len(seq)} words)") if where else None
         table = self._grams(self.n)
-        for gram in ngrams(seq, self.n):
-            if gram in table:
-                return _hit(table[gram], f"{self.n}-gram")
+        hits = [(i, table[gram]) for i, gram in enumerate(ngrams(seq, self.n)) if gram in table]
+        if hits:
+            # how much of the problem lies inside shared n-grams: a templated sentence in common
+            # (synthetic problems) covers little, a copied problem covers nearly all of it
+            covered = {j for i, _ in hits for j in range(i, i + self.n)}
+            return {**_hit(hits[0][1], f"{self.n}-gram"), "coverage": round(len(covered) / len(seq), 3)}
         lengths = {len(s) for s in self.short}
         for k in lengths:
             for gram in ngrams(seq, k):
