@@ -45,6 +45,7 @@ class HFEngine:
 
         self.model_id = model
         self.cfg = cfg
+        self.chunk_size = cfg.batch_size  # the runner flushes results after each chunk
         self.device = _pick_device(cfg.device)
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(model)

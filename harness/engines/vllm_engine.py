@@ -16,6 +16,7 @@ from harness.errors import HarnessError
 
 class VLLMEngine:
     name = "vllm"
+    chunk_size = 2048  # samples per call: vLLM batches internally; the runner flushes after each call
 
     def __init__(self, model: str, cfg: EngineConfig) -> None:
         from vllm import LLM

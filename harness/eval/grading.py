@@ -12,6 +12,7 @@ is graded on the correction); otherwise math-verify's own extraction looks for a
 
 from __future__ import annotations
 
+import logging
 import re
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ def grade_one(gold: str, output: str, strip_thinking: bool = True) -> Grade:
     """Grade one output in this process (no timeout): use `grade_many` for untrusted text."""
     from math_verify import parse, verify
 
+    # Its "timeout is disabled" warning is expected here: the pool enforces the limit.
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
     text = _strip_thinking(output) if strip_thinking else output
     box = last_boxed(text)
     target = "\\boxed{" + box + "}" if box is not None else text
@@ -70,6 +73,13 @@ def grade_one(gold: str, output: str, strip_thinking: bool = True) -> Grade:
     extracted = str(pred[-1])[:_EXTRACTED_LIMIT]
     ok = verify(gold_parsed, pred, timeout_seconds=None)
     return Grade("correct" if ok else "incorrect", extracted)
+
+
+def _warm_worker() -> None:
+    """Import the grader and compile its regexes before the first task, so that a fresh
+    worker's start-up (seconds on a busy machine) never counts against a sample's timeout."""
+    grade_one("\\frac{1}{2}", "so \\boxed{0.5}")
+    grade_one("1", "no answer here")
 
 
 def _grade_task(gold: str, output: str, strip_thinking: bool) -> tuple[str, str | None]:
@@ -94,7 +104,7 @@ def grade_many(
     if not outputs:
         return []
     grades: list[Grade] = []
-    with ProcessPool(max_workers=max(1, min(workers, len(outputs)))) as pool:
+    with ProcessPool(max_workers=max(1, min(workers, len(outputs))), initializer=_warm_worker) as pool:
         futures = [
             pool.schedule(_grade_task, args=(str(g), str(o), strip_thinking), timeout=timeout)
             for g, o in zip(golds, outputs)

@@ -1,0 +1,48 @@
+"""Console tables and JSON output shared by `harness eval` and `harness score`."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from harness.console import console
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def metrics_table(results: dict[str, dict], title: str = "Results") -> Table:
+    """One row per benchmark: pass@k with 95% CI, maj@k, avg@n, tokens and failure counts."""
+    table = Table(title=title)
+    first = next(iter(results.values()))["metrics"]
+    ks = sorted(int(name[5:]) for name in first if name.startswith("pass@") and not name.endswith("_ci"))
+    avg = next((name for name in first if name.startswith("avg@")), None)
+    for col in ["benchmark", "problems", "n", *(f"pass@{k} [95% CI]" for k in ks), *(f"maj@{k}" for k in ks)]:
+        table.add_column(col, justify="left" if col == "benchmark" else "right")
+    for col in [avg or "avg@n", "tokens", "no answer", "timeout", "error"]:
+        table.add_column(col, justify="right")
+    for name, result in results.items():
+        m = result["metrics"]
+        cells = [name, str(m["num_problems"]), str(m["n"])]
+        for k in ks:
+            lo, hi = m[f"pass@{k}_ci"]
+            cells.append(f"{_pct(m[f'pass@{k}'])} [{_pct(lo)}, {_pct(hi)}]")
+        cells += [_pct(m.get(f"maj@{k}")) for k in ks]
+        tokens = m.get("mean_tokens")
+        cells += [_pct(m.get(avg)) if avg else "-", "-" if tokens is None else f"{tokens:.0f}"]
+        cells += [str(m.get("no_answer", 0)), str(m.get("timeout", 0)), str(m.get("error", 0))]
+        table.add_row(*cells)
+    return table
+
+
+def show(results: dict[str, dict], title: str = "Results") -> None:
+    console.print(metrics_table(results, title))
+    for name, result in results.items():
+        if "audit" in result:
+            a = result["audit"]
+            console.print(f"{name}: audit grader {a['grader']!r} disagrees on {a['disagreements']}/{a['samples']} samples ({100 * a['rate']:.1f}%)")
+
+
+def json_samples(samples: list[dict]) -> list[dict]:
+    keep = ("index", "id", "sample", "outcome", "extracted", "num_tokens", "finish_reason")
+    return [{k: s[k] for k in keep if k in s} for s in samples]
