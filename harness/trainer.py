@@ -150,8 +150,6 @@ def build_trainer(model: str, records: list[dict[str, Any]], output_dir: Path, c
 
 def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: int = 0) -> dict[str, Any]:
     """Fine-tune `model` on the SFT JSONL `data`; write a model folder to `output_dir`; return a report."""
-    from transformers.trainer_utils import get_last_checkpoint
-
     data, output_dir = Path(data), Path(output_dir)
     if not data.is_file():
         raise HarnessError(f"SFT data file not found: {data}")
@@ -168,7 +166,7 @@ def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: 
     report = length_report(records, trainer.processing_class, cfg.max_length)
     report["dropped_fully_truncated"] = len(records) - len(trainer.train_dataset)
     ckpt_dir = output_dir / CHECKPOINTS
-    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    last = last_complete_checkpoint(ckpt_dir)
     result = trainer.train(resume_from_checkpoint=last)
     _save_model(trainer, model, output_dir, cfg)
 
@@ -189,6 +187,19 @@ def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: 
         shutil.rmtree(ckpt_dir, ignore_errors=True)
         write_json(done, report)
     return report
+
+
+def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
+    """The newest checkpoint with its trainer state written; torn ones (killed mid-save) are removed."""
+    if not ckpt_dir.is_dir():
+        return None
+    steps = sorted((p for p in ckpt_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
+                   key=lambda p: int(p.name.split("-")[-1]), reverse=True)
+    for path in steps:
+        if (path / "trainer_state.json").is_file():  # the Trainer writes it after weights, optimizer and RNG
+            return str(path)
+        shutil.rmtree(path, ignore_errors=True)
+    return None
 
 
 def _save_model(trainer: Any, model: str, output_dir: Path, cfg: TrainConfig) -> None:

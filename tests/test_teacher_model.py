@@ -17,7 +17,7 @@ from collections import Counter
 
 import pytest
 
-from harness.config import PAPER_INSTRUCTION, TrainConfig
+from harness.config import TrainConfig
 from harness.eval.prompts import user_message
 from harness.jsonl import read_jsonl
 from harness.teacher.model_source import GENERATIONS, split_output
@@ -34,11 +34,11 @@ def answering_model(tiny_model_dir, tmp_path_factory):
     with data.open("w") as fh:
         for i in range(32):
             fh.write(json.dumps({
-                "prompt": [{"role": "user", "content": user_message(f"Tom has {i} apples and buys 3 more.", PAPER_INSTRUCTION)}],
+                "prompt": [{"role": "user", "content": user_message(f"Tom has {i} apples and buys 3 more.", "")}],
                 "completion": [{"role": "assistant", "content": "<think> hmm </think> \\boxed{7}"}],
             }) + "\n")
     cfg = TrainConfig(learning_rate=1e-2, num_train_epochs=3, per_device_train_batch_size=4, warmup_ratio=0.0,
-                      max_length=128, save_steps=1000, logging_steps=4)
+                      max_length=64, save_steps=1000, logging_steps=4)
     train_sft(str(tiny_model_dir), data, root / "model", cfg)
     return root / "model"
 
@@ -65,7 +65,8 @@ def test_model_source_keeps_first_correct_and_resumes_after_kill(answering_model
     store = tmp_path / "store"
     args = ["--source", "model", "--model", str(answering_model), "--problems", str(pfile), "--n", str(N),
             "--store", str(store), "--json", str(tmp_path / "summary.json"),
-            "--set", "teacher.sampling.max_new_tokens=16", "--set", "engine.batch_size=2", "--set", "eval.grader_workers=1"]
+            "--set", "teacher.sampling.max_new_tokens=16", "--set", "engine.batch_size=2", "--set", "eval.grader_workers=1",
+            "--set", "eval.instruction="]  # no instruction: shorter prompts, as in the teacher's training
 
     first = run_cli(args)
     deadline = time.time() + 120

@@ -55,7 +55,7 @@ def make_traces(cfg: RunConfig, store: RunStore, force: bool = False, engine: An
         raise HarnessError(f"no usable teacher traces from source {cfg.teacher.source!r}"
                            + (f" (dropped: {'; '.join(reasons[:3])})" if reasons else ""))
 
-    summary = summarize(records, dropped, cfg, contamination, result.notes)
+    summary = summarize(records, dropped, cfg, contamination, result.notes, store)
     write_jsonl(work / TRACES, records)
     write_json(work / SUMMARY, summary)
     manifest = build_manifest({"teacher": asdict(cfg.teacher), "world": asdict(cfg.world)}, seeds={"world": cfg.world.seed},
@@ -79,8 +79,9 @@ def load_traces(path: str | Path) -> list:
         raise HarnessError(f"{file}: not a traces file ({exc})") from None
 
 
-def summarize(records: list[dict], dropped: list[dict], cfg: RunConfig, contamination: dict, notes: dict) -> dict[str, Any]:
-    count_tokens, unit = token_counter(cfg.student.model)
+def summarize(records: list[dict], dropped: list[dict], cfg: RunConfig, contamination: dict, notes: dict,
+              store: RunStore | None = None) -> dict[str, Any]:
+    count_tokens, unit = token_counter(_student_folder(cfg, store))
     reasons: dict[str, int] = {}
     for d in dropped:
         reasons[d["reason"]] = reasons.get(d["reason"], 0) + 1
@@ -125,6 +126,21 @@ def _sentences(text: str) -> list[str]:
 
         return [s for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
     return [s for s in split_sentences(text) if s.strip()]
+
+
+def _student_folder(cfg: RunConfig, store: RunStore | None) -> str:
+    """The student's local folder when it exists already (a built-in student is never built here)."""
+    model = cfg.student.model
+    if model.startswith("synth:") and store is not None:
+        try:
+            from harness.synth.world import MODEL_DIR, student_stage
+
+            stage = student_stage(cfg.world, store, model.split(":", 1)[1])
+            if stage.done:
+                return str(stage.path / MODEL_DIR)
+        except Exception:  # token counts are a convenience; never fail the stage over them
+            pass
+    return model
 
 
 def token_counter(student: str):
