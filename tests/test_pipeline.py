@@ -16,7 +16,7 @@ from harness.cli import main
 from harness.errors import HarnessError
 from harness.eval.benchmarks import BENCHMARKS, Benchmark, Problem
 from harness.methods import METHODS, MethodResult, register_method
-from tests.test_palign import FakeStudent, fake_grader
+from test_palign import FakeStudent, fake_grader
 
 
 class FakeBench(Benchmark):

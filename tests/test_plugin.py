@@ -7,7 +7,7 @@ from importlib.metadata import EntryPoint
 
 from harness import registry
 from harness.methods import METHODS
-from tests.test_pipeline import Fakes, run
+from test_pipeline import Fakes, run
 
 PLUGIN = textwrap.dedent('''
     from dataclasses import dataclass, field
@@ -37,6 +37,7 @@ def test_entry_point_plugin_runs_through_harness_run(tmp_path, monkeypatch, tiny
             return [EntryPoint(name="echo_answer", value="echo_plugin", group="harness.methods")]
         return real(group=group, **kw)
 
+    METHODS.names()  # load the built-ins first: their modules register only on first import
     monkeypatch.setattr(registry, "entry_points", entry_points)
     monkeypatch.setattr(METHODS, "_loaded", False)
     monkeypatch.setattr(METHODS, "_entries", dict(METHODS._entries))

@@ -1,0 +1,56 @@
+"""`harness run` for real: synthetic world, teacher, method, trainer, evaluation, result.
+
+The fast test uses a deliberately small world and run (a student pretrained on a few
+hundred problems, 20 teacher traces, one epoch, 10 problems per tier), so it checks that
+every real stage runs and caches, not how well the student learns. The slow tests run the
+preset-sized pipeline.
+"""
+
+import json
+
+import pytest
+
+from harness.cli import main
+
+SMALL = [
+    "--set", "world.pretrain_problems=300", "--set", "world.pretrain_epochs=1", "--set", "world.benchmark_size=10",
+    "--set", "teacher.num_problems=20", "--set", "train.num_train_epochs=1", "--set", "eval.limit=10",
+    "--set", "method.params.rollouts=2",
+]
+
+
+def harness_run(store, *args) -> int:
+    return main(["run", "--store", str(store), *args])
+
+
+def test_palign_end_to_end_small_and_cached(tmp_path, capsys):
+    out = tmp_path / "result.json"
+    assert harness_run(tmp_path / "store", "--method", "palign", *SMALL, "--json", str(out)) == 0
+    record = json.loads(out.read_text())
+    assert record["method"] == "palign" and record["teacher_data"]["num_traces"] == 20
+    assert set(record["benchmarks"]) == {"synth_easy", "synth_hard"}
+    for result in record["benchmarks"].values():
+        assert result["num_problems"] == 10 and 0.0 <= result["metrics"]["pass@1"] <= 1.0
+    stats = record["method_stats"]
+    assert stats["kept"] == len(stats["kept_prefix_ratios"]) > 0
+    assert all(0 < r <= 1 for r in stats["kept_prefix_ratios"])
+    assert record["training"]["examples"] == stats["kept"]
+    capsys.readouterr()
+    assert harness_run(tmp_path / "store", "--method", "palign", *SMALL, "--set", "eval.limit=5") == 0
+    log = capsys.readouterr().err
+    assert "reused teacher" in log and "reused method" in log and "reused train" in log
+    assert "computing eval" in log and "computing method" not in log and "computing train" not in log
+
+
+@pytest.mark.slow
+def test_method_all_and_self_judge(tmp_path):
+    out = tmp_path / "all.json"
+    args = ["--set", "teacher.num_problems=60", "--set", "eval.limit=40"]
+    assert harness_run(tmp_path / "store", "--method", "all", *args, "--json", str(out)) == 0
+    records = json.loads(out.read_text())
+    assert {r["method"] for r in records} >= {"none", "full_cot", "short_cot", "fixed_trunc", "palign"}
+    assert len({r["teacher_data"]["key"] for r in records}) == 1
+    out = tmp_path / "self.json"
+    assert harness_run(tmp_path / "store", "--method", "palign", "--judge", "self", *args, "--json", str(out)) == 0
+    stats = json.loads(out.read_text())["method_stats"]
+    assert stats["judge"] == "self" and stats["unparseable_judge_replies"] >= 0
