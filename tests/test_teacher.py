@@ -103,3 +103,18 @@ def test_load_traces_errors(tmp_path):
 def test_unknown_source_is_user_error(tmp_path):
     with pytest.raises(HarnessError, match="unknown teacher source"):
         make_traces(cfg_for(source="nope"), RunStore(tmp_path))
+
+
+def test_teacher_cli_prints_summary_and_writes_json(tmp_path, capsys, monkeypatch):
+    from harness.cli import main
+
+    monkeypatch.setenv("HARNESS_STORE", str(tmp_path / "store"))  # restored after the test (the CLI sets it)
+    out = tmp_path / "summary.json"
+    rc = main(["teacher", "--source", "s1k", "--dataset", str(S1K), "--store", str(tmp_path / "store"), "--json", str(out)])
+    assert rc == 0
+    summary = json.loads(out.read_text())
+    assert summary["num_traces"] == 4 and summary["stage"].startswith("s1k-")
+    err = capsys.readouterr().err
+    assert "long_cot sentences" in err and "no checkable answer in solution" in err
+    assert main(["teacher", "--source", "model", "--store", str(tmp_path / "store")]) == 2
+    assert "needs a teacher model" in capsys.readouterr().err

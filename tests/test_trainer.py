@@ -160,3 +160,33 @@ def test_few_hundred_examples_train_in_two_minutes(tmp_path):
     print(f"300 examples, default TrainConfig, tiny student: {elapsed:.1f}s, loss {report['initial_loss']:.3f} -> {report['final_loss']:.3f}")
     assert report["final_loss"] < report["initial_loss"] - 0.5
     assert elapsed < 150
+
+
+def test_torn_checkpoint_is_skipped(tmp_path):
+    from harness.trainer import last_complete_checkpoint
+
+    ckpts = tmp_path / CHECKPOINTS
+    assert last_complete_checkpoint(ckpts) is None
+    for step, complete in ((3, True), (6, True), (9, False)):
+        folder = ckpts / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    assert Path(last_complete_checkpoint(ckpts)).name == "checkpoint-6"
+    assert not (ckpts / "checkpoint-9").exists()
+
+
+def test_train_cli_errors_are_one_line(tmp_path, capsys):
+    from harness.cli import main
+
+    data = write_sft(tmp_path / "sft.jsonl", 2)
+    cases = [
+        (["--model", str(tmp_path / "none"), "--data", str(data)], "model folder not found"),
+        (["--model", str(tmp_path), "--data", str(tmp_path / "x.jsonl")], "SFT data file not found"),
+        (["--model", str(tmp_path), "--data", str(data), "--set", "eval.n=2"], "only train.* settings"),
+        (["--model", str(tmp_path), "--data", str(data), "--set", "train.nope=1"], "unknown key 'nope'"),
+    ]
+    for args, message in cases:
+        assert main(["train", *args, "--output-dir", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err and "Traceback" not in err
