@@ -87,29 +87,26 @@ def _grade_task(gold: str, output: str, strip_thinking: bool) -> tuple[str, str 
     return grade.outcome, grade.extracted
 
 
-def grade_many(
-    golds: list[str],
-    outputs: list[str],
-    timeout: float = 5.0,
-    workers: int = 2,
-    strip_thinking: bool = True,
-    progress_label: str | None = None,
-) -> list[Grade]:
-    """Grade outputs against golds in worker processes, each with a hard `timeout` in seconds."""
-    from pebble import ProcessPool
-    from pebble.common import ProcessExpired
+class Grader:
+    """A reusable pool of grader processes (start-up costs seconds; reuse it across calls)."""
 
-    if len(golds) != len(outputs):
-        raise ValueError(f"{len(golds)} golds for {len(outputs)} outputs")
-    if not outputs:
-        return []
-    grades: list[Grade] = []
-    with ProcessPool(max_workers=max(1, min(workers, len(outputs))), initializer=_warm_worker) as pool:
+    def __init__(self, workers: int = 2, timeout: float = 5.0, strip_thinking: bool = True) -> None:
+        from pebble import ProcessPool
+
+        self.timeout, self.strip_thinking = timeout, strip_thinking
+        self.pool = ProcessPool(max_workers=max(1, workers), initializer=_warm_worker)
+
+    def grade(self, golds: list[str], outputs: list[str], progress_label: str | None = None) -> list[Grade]:
+        from pebble.common import ProcessExpired
+
+        if len(golds) != len(outputs):
+            raise ValueError(f"{len(golds)} golds for {len(outputs)} outputs")
         futures = [
-            pool.schedule(_grade_task, args=(str(g), str(o), strip_thinking), timeout=timeout)
+            self.pool.schedule(_grade_task, args=(str(g), str(o), self.strip_thinking), timeout=self.timeout)
             for g, o in zip(golds, outputs)
         ]
-        bar = _maybe_progress(progress_label, len(futures))
+        grades: list[Grade] = []
+        bar = _maybe_progress(progress_label, len(futures)) if futures else None
         for future in futures:
             try:
                 outcome, extracted = future.result()
@@ -122,7 +119,34 @@ def grade_many(
                 bar[0].advance(bar[1])
         if bar is not None:
             bar[0].stop()
-    return grades
+        return grades
+
+    def close(self) -> None:
+        self.pool.stop()
+        self.pool.join()
+
+    def __enter__(self) -> "Grader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def grade_many(
+    golds: list[str],
+    outputs: list[str],
+    timeout: float = 5.0,
+    workers: int = 2,
+    strip_thinking: bool = True,
+    progress_label: str | None = None,
+) -> list[Grade]:
+    """Grade outputs against golds in worker processes, each with a hard `timeout` in seconds."""
+    if len(golds) != len(outputs):
+        raise ValueError(f"{len(golds)} golds for {len(outputs)} outputs")
+    if not outputs:
+        return []
+    with Grader(min(workers, len(outputs)), timeout, strip_thinking) as grader:
+        return grader.grade(golds, outputs, progress_label)
 
 
 def _maybe_progress(label: str | None, total: int):

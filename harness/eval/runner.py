@@ -18,7 +18,7 @@ from harness.console import log, progress
 from harness.engines.base import Engine, GenerationRequest
 from harness.errors import HarnessError
 from harness.eval.benchmarks import Problem, benchmark_checksum, get_benchmark
-from harness.eval.grading import AUDIT_GRADERS, grade_many
+from harness.eval.grading import AUDIT_GRADERS, Grader
 from harness.eval.metrics import check_ks, compute_metrics
 from harness.eval.prompts import render_prompt
 from harness.fingerprint import model_fingerprint
@@ -120,20 +120,20 @@ def grade_all(problems: list[Problem], gens: dict, cfg: EvalConfig, work_dir: Pa
     have = _read_records(path, grade_key)
     gold = {p.id: p.answer for p in problems}
     todo = [(pid, j) for (pid, j) in sorted(gens, key=lambda k: (k[0], k[1])) if pid in gold and (pid, j) not in have]
-    for start in range(0, len(todo), GRADE_CHUNK):
-        chunk = todo[start : start + GRADE_CHUNK]
-        grades = grade_many(
-            [gold[pid] for pid, _ in chunk],
-            [gens[(pid, j)]["text"] for pid, j in chunk],
-            timeout=cfg.grader_timeout,
-            workers=cfg.grader_workers,
-            strip_thinking=cfg.strip_thinking,
-            progress_label=f"grade {start + len(chunk)}/{len(todo)}",
-        )
-        records = [{"key": grade_key, "id": pid, "sample": j, "outcome": g.outcome, "extracted": g.extracted} for (pid, j), g in zip(chunk, grades)]
-        append_jsonl(path, records)
-        for record in records:
-            have[(record["id"], record["sample"])] = record
+    if not todo:
+        return have
+    with Grader(min(cfg.grader_workers, len(todo)), cfg.grader_timeout, cfg.strip_thinking) as grader:
+        for start in range(0, len(todo), GRADE_CHUNK):
+            chunk = todo[start : start + GRADE_CHUNK]
+            grades = grader.grade(
+                [gold[pid] for pid, _ in chunk],
+                [gens[(pid, j)]["text"] for pid, j in chunk],
+                progress_label=f"grade {start + len(chunk)}/{len(todo)}",
+            )
+            records = [{"key": grade_key, "id": pid, "sample": j, "outcome": g.outcome, "extracted": g.extracted} for (pid, j), g in zip(chunk, grades)]
+            append_jsonl(path, records)  # graded chunks survive a kill too
+            for record in records:
+                have[(record["id"], record["sample"])] = record
     return have
 
 
