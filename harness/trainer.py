@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -87,8 +88,10 @@ def _ids(encoded: Any) -> list[int]:
 
 def _run_id(model: str, data: Path, cfg: TrainConfig, seed: int) -> str:
     """What a finished output folder was trained from, to reuse it only for the same run."""
+    from harness.fingerprint import model_fingerprint
+
     digest = hashlib.sha256(Path(data).read_bytes())
-    digest.update(json.dumps({"model": model, "cfg": asdict(cfg), "seed": seed}, sort_keys=True).encode())
+    digest.update(json.dumps({"model": model_fingerprint(model), "cfg": asdict(cfg), "seed": seed}, sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
 
@@ -165,6 +168,8 @@ def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: 
     trainer = build_trainer(model, records, output_dir, cfg, seed)
     report = length_report(records, trainer.processing_class, cfg.max_length)
     report["dropped_fully_truncated"] = len(records) - len(trainer.train_dataset)
+    if len(trainer.train_dataset) == 0:
+        raise HarnessError(f"every prompt fills train.max_length={cfg.max_length}: no completion token left to train on")
     ckpt_dir = output_dir / CHECKPOINTS
     last = last_complete_checkpoint(ckpt_dir)
     result = trainer.train(resume_from_checkpoint=last)
@@ -198,7 +203,8 @@ def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
     for path in steps:
         if (path / "trainer_state.json").is_file():  # the Trainer writes it after weights, optimizer and RNG
             return str(path)
-        shutil.rmtree(path, ignore_errors=True)
+        if os.environ.get("RANK", "0") == "0":  # under accelerate, one process cleans up
+            shutil.rmtree(path, ignore_errors=True)
     return None
 
 

@@ -119,6 +119,8 @@ def test_empty_and_missing_inputs_are_user_errors(tiny_model_dir, tmp_path):
         train_sft(str(tiny_model_dir), tmp_path / "nope.jsonl", tmp_path / "o", FAST)
     with pytest.raises(HarnessError, match="model folder not found"):
         train_sft(str(tmp_path / "no-model"), write_sft(tmp_path / "d.jsonl", 2), tmp_path / "o", FAST)
+    with pytest.raises(HarnessError, match="every prompt fills train.max_length=8"):
+        train_sft(str(tiny_model_dir), write_sft(tmp_path / "d.jsonl", 2), tmp_path / "o", replace(FAST, max_length=8))
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"prompt": [], "completion": "x"}) + "\n")
     with pytest.raises(HarnessError, match="bad.jsonl:1"):
@@ -148,16 +150,23 @@ def test_killed_training_resumes_from_last_checkpoint(tiny_model_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_few_hundred_examples_train_in_two_minutes(tmp_path):
-    """The default tiny student (synth:tiny size) on 300 examples with the default recipe."""
+def test_few_hundred_synthetic_traces_train_in_two_minutes(tmp_path):
+    """The default recipe on the tiny student size with 300 synthetic long-CoT examples (all cut at 256 tokens)."""
+    from harness.config import WorldConfig
+    from harness.synth.teacher import synth_traces
     from tests.conftest import make_tiny_model
 
     model = make_tiny_model(tmp_path / "tiny", size="tiny")
-    data = write_sft(tmp_path / "sft.jsonl", 300)
+    data = tmp_path / "sft.jsonl"
+    with data.open("w") as fh:
+        for rec in synth_traces(WorldConfig(), 300):
+            fh.write(json.dumps({"prompt": [{"role": "user", "content": rec["problem"]}],
+                                 "completion": [{"role": "assistant", "content": rec["long_cot"]}]}) + "\n")
     started = time.time()
     report = train_sft(str(model), data, tmp_path / "out", TrainConfig())
     elapsed = time.time() - started
-    print(f"300 examples, default TrainConfig, tiny student: {elapsed:.1f}s, loss {report['initial_loss']:.3f} -> {report['final_loss']:.3f}")
+    print(f"300 synthetic traces, default TrainConfig, tiny student: {elapsed:.1f}s, {report['train_tokens']} tokens/epoch, "
+          f"{report['truncated']} cut, loss {report['initial_loss']:.3f} -> {report['final_loss']:.3f}")
     assert report["final_loss"] < report["initial_loss"] - 0.5
     assert elapsed < 150
 
