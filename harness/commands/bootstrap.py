@@ -2,9 +2,45 @@
 
 from __future__ import annotations
 
-from harness.cli import not_built
+import time
+from dataclasses import replace
+
+from harness.config import WorldConfig
+from harness.console import console
+
+HELP = "Build the built-in synthetic world (problems, teacher, tokenizer, tiny students)."
 
 
 def add_parser(sub, parent) -> None:
-    p = sub.add_parser("bootstrap", parents=[parent], help="Build the built-in synthetic world (problems, teacher, tokenizer, tiny students).", description="Build the built-in synthetic world (problems, teacher, tokenizer, tiny students). (not built yet: issue #3)")
-    p.set_defaults(func=not_built("bootstrap", 3))
+    p = sub.add_parser("bootstrap", parents=[parent], help=HELP, description=HELP)
+    p.add_argument("--size", default="tiny", choices=["tiny", "small", "all"], help="which built-in student to build (default: tiny)")
+    p.add_argument("--seed", type=int, default=None, help="world seed (default: WorldConfig.seed)")
+    p.add_argument("--force", action="store_true", help="rebuild even if the store already holds this student")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from harness.jsonl import read_json
+    from harness.store import RunStore
+    from harness.synth.world import STUDENT_SIZES, resolve_student, student_stage
+
+    world = WorldConfig() if args.seed is None else replace(WorldConfig(), seed=args.seed)
+    store = RunStore()
+    sizes = STUDENT_SIZES if args.size == "all" else (args.size,)
+    for size in sizes:
+        cached = student_stage(world, store, size).done and not args.force
+        t0 = time.time()
+        folder = resolve_student(f"synth:{size}", world, store, force=args.force)
+        stats = read_json(student_stage(world, store, size).path / "stats.json")
+        acc = stats.get("base_accuracy", {})
+        accs = ", ".join(f"{tier} {v['accuracy']:.0%} (n={v['n']})" for tier, v in acc.items())
+        how = "reused from the store" if cached else f"built in {time.time() - t0:.0f} s"
+        console.print(f"[bold]synth:{size}[/] {how}: {folder}")
+        console.print(
+            f"  {stats['parameters']:,} parameters, vocabulary {stats['vocab_size']}, context {stats['context_length']}, "
+            f"pretraining loss {stats['pretraining']['initial_loss']} -> {stats['pretraining']['final_loss']}, "
+            f"build {stats['seconds']['total']} s"
+        )
+        if accs:
+            console.print(f"  base greedy accuracy: {accs}")
+    return 0

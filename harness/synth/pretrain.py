@@ -1,0 +1,166 @@
+"""Pretraining data, loop and greedy evaluation for the built-in students.
+
+The base student sees concise solutions of easy and medium problems (pretrain stream) in
+exactly the chat format the evaluation uses, plus examples whose assistant turn starts
+with a teacher-CoT prefix and goes on concisely, so it can continue a given partial answer
+(what P-ALIGN's rollouts ask of it). It never sees a hard problem: the longer plans are
+left for distillation to teach.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from harness.config import PAPER_INSTRUCTION, WorldConfig
+from harness.console import progress
+from harness.synth.problems import Spec, _rng, synth_specs
+from harness.synth.teacher import cot_head, continuation, long_cot, short_solution
+from harness.synth.tokenizer import END_OF_TURN
+
+PRETRAIN_TIERS = (("easy", 0.5), ("medium", 0.5))
+PREFIX_FRACTION = 0.25  # share of pretraining examples that continue a teacher-CoT prefix
+BATCH_SIZE = 16
+LEARNING_RATE = 3e-3
+
+
+@dataclass
+class Example:
+    prompt: str  # the user turn as plain problem text
+    prefix: str  # assistant text given (no loss), possibly empty
+    target: str  # assistant text learned, without the end-of-turn token
+
+
+def pretrain_specs(world: WorldConfig) -> list[Spec]:
+    specs = []
+    for tier, share in PRETRAIN_TIERS:
+        specs += synth_specs("pretrain", tier, round(world.pretrain_problems * share), world.seed)
+    return specs
+
+
+def pretrain_examples(world: WorldConfig) -> list[Example]:
+    out = []
+    for spec in pretrain_specs(world):
+        rng = _rng(world.seed, "pretrain-example", spec.text)
+        if rng.random() >= PREFIX_FRACTION:
+            out.append(Example(spec.text, "", short_solution(spec)))
+            continue
+        head = cot_head(spec, spec.values(), rng)
+        if rng.random() < 0.15:  # a prefix running into the redundant tail: only the answer is left
+            tail = long_cot(spec, world.verbosity, world.redundancy, rng)
+            cut = rng.randint(len(" ".join(s for s, _ in head)), len(tail))
+            prefix = tail[:cut].rsplit(". ", 1)[0] + "."
+            out.append(Example(spec.text, prefix, continuation(spec, len(spec.steps) + 1)))
+            continue
+        k = rng.randint(1, len(head))
+        out.append(Example(spec.text, " ".join(s for s, _ in head[:k]), continuation(spec, head[k - 1][1])))
+    return out
+
+
+def render(tokenizer, problem: str) -> str:
+    messages = [{"role": "user", "content": f"{PAPER_INSTRUCTION}\n{problem}"}]
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def encode(tokenizer, examples: list[Example], max_len: int) -> list[tuple[list[int], int]]:
+    """(token ids, number of leading tokens without loss); the context cut keeps the start."""
+    out = []
+    for ex in examples:
+        given = tokenizer(render(tokenizer, ex.prompt) + ex.prefix, add_special_tokens=False).input_ids
+        learned = tokenizer((" " if ex.prefix else "") + ex.target + END_OF_TURN, add_special_tokens=False).input_ids
+        ids = (given + learned)[:max_len]
+        if len(given) < len(ids):  # nothing to learn if the prefix fills the context
+            out.append((ids, len(given)))
+    return out
+
+
+def _batches(encoded: list[tuple[list[int], int]], epochs: float, rng: random.Random) -> list[list[int]]:
+    """Index batches over `epochs` passes; batches group similar lengths to save padding."""
+    total = max(1, math.ceil(len(encoded) * epochs))
+    order: list[int] = []
+    while len(order) < total:
+        perm = list(range(len(encoded)))
+        rng.shuffle(perm)
+        order += perm
+    order = order[:total]
+    batches = []
+    chunk = BATCH_SIZE * 16
+    for start in range(0, len(order), chunk):
+        block = sorted(order[start : start + chunk], key=lambda i: len(encoded[i][0]))
+        batches += [block[j : j + BATCH_SIZE] for j in range(0, len(block), BATCH_SIZE)]
+    rng.shuffle(batches)
+    return batches
+
+
+def pretrain(model, tokenizer, world: WorldConfig, description: str = "pretraining") -> dict:
+    """Train in place with AdamW and a cosine schedule; returns loss statistics."""
+    import torch
+
+    torch.manual_seed(world.seed)
+    encoded = encode(tokenizer, pretrain_examples(world), world.context_length)
+    batches = _batches(encoded, world.pretrain_epochs, random.Random(world.seed))
+    opt = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01, betas=(0.9, 0.98))
+    warmup = max(1, len(batches) // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / len(batches))))
+    )
+    pad = tokenizer.pad_token_id
+    losses: list[float] = []
+    tokens = 0
+    model.train()
+    with progress() as bar:
+        task = bar.add_task(description, total=len(batches))
+        for batch in batches:
+            width = max(len(encoded[i][0]) for i in batch)
+            ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            labels = torch.full((len(batch), width), -100, dtype=torch.long)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):
+                seq, skip = encoded[i]
+                ids[row, : len(seq)] = torch.tensor(seq)
+                labels[row, skip : len(seq)] = torch.tensor(seq[skip:])
+                mask[row, : len(seq)] = 1
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+            tokens += int(mask.sum())
+            bar.update(task, advance=1)
+    model.eval()
+    tail = losses[-max(1, len(losses) // 20) :]
+    return {
+        "examples": len(encoded),
+        "steps": len(batches),
+        "tokens": tokens,
+        "initial_loss": round(losses[0], 4),
+        "final_loss": round(sum(tail) / len(tail), 4),
+    }
+
+
+def greedy_accuracy(model, tokenizer, problems: list, max_new_tokens: int = 128, batch_size: int = 50) -> dict:
+    """Greedy decoding in the eval's chat format, graded by math-verify on the boxed answer."""
+    import torch
+    from math_verify import parse, verify
+
+    tokenizer.padding_side = "left"
+    correct, no_answer, lengths = 0, 0, []
+    for start in range(0, len(problems), batch_size):
+        chunk = problems[start : start + batch_size]
+        enc = tokenizer([render(tokenizer, p.problem) for p in chunk], return_tensors="pt", padding=True, add_special_tokens=False)
+        with torch.no_grad():
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False)
+        for p, row in zip(chunk, out[:, enc.input_ids.shape[1] :]):
+            text = tokenizer.decode(row, skip_special_tokens=True)
+            lengths.append(int((row != tokenizer.pad_token_id).sum()))
+            if "\\boxed" not in text:
+                no_answer += 1
+            elif verify(parse(p.answer), parse(text)):
+                correct += 1
+    return {"accuracy": round(correct / max(1, len(problems)), 4), "no_answer": no_answer, "n": len(problems),
+            "mean_tokens": round(sum(lengths) / max(1, len(lengths)), 1)}
+
+
