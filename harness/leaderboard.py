@@ -122,6 +122,10 @@ def validate(record: Record) -> Record:
             raise HarnessError(f"{where}: benchmarks.{name}.samples must be a non-empty list")
         for sample in bench["samples"]:
             _require(sample, _REQUIRED_SAMPLE, f"benchmarks.{name}.samples[]", where)
+            if not all(isinstance(sample[f], int) and not isinstance(sample[f], bool) for f in ("sample", "num_tokens")):
+                raise HarnessError(f"{where}: benchmarks.{name}.samples[]: 'sample' and 'num_tokens' must be integers")
+    if not isinstance(data["method_params"] or {}, dict) or not isinstance(data["method_stats"] or {}, dict):
+        raise HarnessError(f"{where}: 'method_params' and 'method_stats' must be JSON objects")
     return record
 
 

@@ -130,6 +130,8 @@ def test_setups_are_named_by_folder(tmp_path):
     (lambda r: r["benchmarks"]["b"].pop("checksum"), "checksum"),
     (lambda r: r["benchmarks"]["b"]["samples"][0].pop("outcome"), "outcome"),
     (lambda r: r.update(seed="zero"), "seed"),
+    (lambda r: r["benchmarks"]["b"]["samples"][0].update(num_tokens=None), "num_tokens"),
+    (lambda r: r.update(method_params=[1]), "method_params"),
 ])
 def test_bad_records_name_the_file(tmp_path, mutate, needle):
     record = make_record("none", 0, {"b": np.ones((3, 1), dtype=bool)})
