@@ -23,7 +23,9 @@ _METADATA = {"Software": None}
 def accuracy_vs_tokens(rows: list[Row], benches: list[str], path: Path, title: str) -> Path:
     """Average Pass@1 (95% CI bars) against mean tokens per answer (std over seeds), one point per row."""
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=100)
+    several_students = len({row.student for row in rows}) > 1
     for i, row in enumerate(rows):
+        label = f"{row.label} / {row.student}" if several_students else row.label
         acc = average_estimate(row, benches, 1)
         tok = tokens_estimate(row)
         if acc is None:
@@ -31,8 +33,8 @@ def accuracy_vs_tokens(rows: list[Row], benches: list[str], path: Path, title: s
         color = f"C{i % 10}"
         lo, hi = acc.ci or (acc.mean, acc.mean)
         ax.errorbar(tok.mean, 100 * acc.mean, yerr=[[100 * (acc.mean - lo)], [100 * (hi - acc.mean)]],
-                    xerr=tok.std or 0.0, fmt="o", color=color, capsize=3, label=row.label)
-        ax.annotate(row.label, (tok.mean, 100 * acc.mean), textcoords="offset points", xytext=(5, 5), fontsize=8)
+                    xerr=tok.std or 0.0, fmt="o", color=color, capsize=3, label=label)
+        ax.annotate(label, (tok.mean, 100 * acc.mean), textcoords="offset points", xytext=(5, 5), fontsize=8)
     ax.set_xlabel("mean tokens per answer (bars: std over seeds)")
     ax.set_ylabel("average Pass@1, % (bars: 95% bootstrap CI)")
     ax.set_title(title)

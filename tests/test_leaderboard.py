@@ -182,3 +182,16 @@ def test_list_files_from_method_all(tmp_path):
     path.write_text(json.dumps(broken))
     with pytest.raises(HarnessError, match=r"seed0.json\[1\]: result record schema 7"):
         load_records(path)
+
+
+def test_each_student_is_compared_with_its_own_full_cot(tmp_path):
+    from harness.leaderboard import baseline_for
+
+    folder = tmp_path / "records"
+    ones, zeros = np.ones((6, 1), dtype=bool), np.zeros((6, 1), dtype=bool)
+    for student, base_grid in (("a", zeros), ("b", ones)):
+        write(folder, make_record("full_cot", 0, {"x": base_grid}, student=student), f"full-{student}.json")
+        write(folder, make_record("palign", 0, {"x": ones}, student=student), f"palign-{student}.json")
+    rows = build_rows(next(iter(find_records(tmp_path).values())))
+    diffs = {r.student: paired_difference(r, baseline_for(r, rows), "x").mean for r in rows if r.method == "palign"}
+    assert diffs == {"a": 1.0, "b": 0.0}
