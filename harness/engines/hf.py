@@ -13,7 +13,7 @@ from harness.engines.sampling import RowSampler, sample_seed
 from harness.errors import HarnessError
 
 # Tokens that end an assistant turn in common chat templates (Qwen, Llama 3, Gemma, Phi).
-_END_OF_TURN = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "<end_of_turn>", "<|end|>")
+END_OF_TURN = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "<end_of_turn>", "<|end|>")
 
 
 def _pick_device(name: str) -> str:
@@ -74,7 +74,7 @@ class HFEngine:
         if self._tokenizer.eos_token_id is not None:
             ids.add(self._tokenizer.eos_token_id)
         vocab = self._tokenizer.get_vocab()
-        ids.update(vocab[t] for t in _END_OF_TURN if t in vocab)
+        ids.update(vocab[t] for t in END_OF_TURN if t in vocab)
         return sorted(ids)
 
     def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig) -> list[list[Completion]]:
