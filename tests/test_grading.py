@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.eval.grading import audit_grade, grade_many, is_correct, last_boxed, normalize_answer
+from harness.eval.grading import audit_grade, grade_many, grade_one, is_correct, last_boxed, normalize_answer
 from harness.eval.prompts import strip_thinking
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "fixtures/eval/grading_cases.jsonl").read_text().splitlines() if line.strip()]
@@ -22,7 +22,7 @@ def test_fixture_cases_grade_as_expected():
 
 
 def test_extracted_answer_is_the_last_box():
-    grade = grade_many(["204"], ["\\boxed{200} no wait \\boxed{204}"])[0]
+    grade = grade_one("204", "\\boxed{200} no wait \\boxed{204}")
     assert grade.outcome == "correct" and grade.extracted == "204"
 
 
@@ -38,8 +38,9 @@ def test_hanging_outputs_cost_one_timeout_each():
 
 def test_is_correct_and_strip_thinking_option():
     assert is_correct("12", "<think>\\boxed{13}</think>\\boxed{12}")
-    raw = grade_many(["13"], ["<think>\\boxed{13}</think> done"], strip_thinking=False)[0]
-    stripped = grade_many(["13"], ["<think>\\boxed{13}</think> done"], strip_thinking=True)[0]
+    # (grade_one is what each worker runs; in-process here to keep the test quick)
+    raw = grade_one("13", "<think>\\boxed{13}</think> done", strip_thinking=False)
+    stripped = grade_one("13", "<think>\\boxed{13}</think> done", strip_thinking=True)
     assert raw.outcome == "correct" and stripped.outcome == "no_answer"
 
 
