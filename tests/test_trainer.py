@@ -167,13 +167,15 @@ def test_few_hundred_synthetic_traces_train_in_two_minutes(tmp_path):
         for rec in synth_traces(world, 300):
             fh.write(json.dumps({"prompt": [{"role": "user", "content": rec["problem"]}],
                                  "completion": [{"role": "assistant", "content": rec["long_cot"]}]}) + "\n")
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     report = train_sft(str(model), data, tmp_path / "out", TrainConfig())
-    elapsed = time.time() - started
-    print(f"300 synthetic traces, default TrainConfig, tiny student: {elapsed:.1f}s, {report['steps']} steps, "
+    elapsed, cpu = time.time() - started, time.process_time() - cpu_started
+    print(f"300 synthetic traces, default TrainConfig, tiny student: {elapsed:.1f}s wall, {cpu:.1f}s CPU, {report['steps']} steps, "
           f"{report['train_tokens']} tokens/epoch, {report['truncated']} cut, {report['dropped_fully_truncated']} dropped, loss {report['initial_loss']:.3f} -> {report['final_loss']:.3f}")
     assert report["final_loss"] < report["initial_loss"] - 0.5
-    assert elapsed < 150
+    # CPU seconds, not wall time: the shared 2-core machine may be loaded by other work.
+    # Two minutes of both cores is 240 CPU seconds.
+    assert cpu < 240
 
 
 def test_torn_checkpoint_is_skipped(tmp_path):

@@ -23,7 +23,7 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--dataset", metavar="PATH_OR_ID", help="s1K-1.1 parquet/JSONL path or Hub id (teacher.dataset)")
     p.add_argument("--model", metavar="PATH", help="teacher model folder or Hub id for --source model (teacher.model)")
     p.add_argument("--problems", metavar="JSONL", help="id/problem/answer JSONL for --source model (default: synthetic teacher stream)")
-    p.add_argument("--limit", type=int, help="keep at most N problems (teacher.limit)")
+    p.add_argument("--limit", type=int, metavar="N", help="keep at most N problems (teacher.limit)")
     p.add_argument("--n", type=int, help="samples per problem for --source model (teacher.n)")
     p.add_argument("--decontaminate", action="store_true", help="drop problems that overlap a benchmark")
     p.add_argument("--preset", help="preset name from configs/ (default: synthetic)")

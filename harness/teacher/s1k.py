@@ -79,9 +79,12 @@ def load_rows(dataset: str, split: str) -> list[dict[str, Any]]:
 
 
 def _load_hub(dataset: str, split: str) -> list[dict[str, Any]]:
-    try:
-        import datasets
+    import datasets
+    from huggingface_hub.utils import logging as hub_logging
 
+    level = hub_logging.get_verbosity()
+    hub_logging.set_verbosity_error()  # the error below says it in one line; no retry chatter
+    try:
         return list(datasets.load_dataset(dataset, split=split))
     except Exception as exc:  # offline, missing, gated: all mean "supply the file yourself"
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:100]
@@ -89,6 +92,8 @@ def _load_hub(dataset: str, split: str) -> list[dict[str, Any]]:
             f"cannot load {dataset!r} from the Hub ({reason}); download s1K-1.1 elsewhere and pass "
             f"--dataset PATH (or --set teacher.dataset=PATH) to its parquet or JSONL file"
         ) from None
+    finally:
+        hub_logging.set_verbosity(level)
 
 
 def _text(value: Any) -> str:
