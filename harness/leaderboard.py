@@ -158,15 +158,16 @@ def setup_folder(records: list[Record]) -> Path:
 
 # ---------------------------------------------------------------- statistics
 
-def _rng(*parts: str) -> np.random.Generator:
-    # A stable seed per table cell: the same records always give the same intervals.
+def _rng(*parts: str) -> np.random.RandomState:
+    # A stable seed per table cell, and the legacy RandomState on purpose: its stream is frozen
+    # across numpy versions (NEP 19), Generator's is not, and --check compares bytes.
     digest = hashlib.sha256("/".join((str(BOOTSTRAP_SEED), *parts)).encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    return np.random.RandomState(int.from_bytes(digest[:4], "little"))
 
 
-def bootstrap_means(values: np.ndarray, rng: np.random.Generator, samples: int = BOOTSTRAP_SAMPLES) -> np.ndarray:
+def bootstrap_means(values: np.ndarray, rng: np.random.RandomState, samples: int = BOOTSTRAP_SAMPLES) -> np.ndarray:
     """Means of `samples` resamples (with replacement) of the rows of `values`."""
-    idx = rng.integers(0, len(values), size=(samples, len(values)))
+    idx = rng.randint(0, len(values), size=(samples, len(values)))
     return values[idx].mean(axis=1)
 
 
