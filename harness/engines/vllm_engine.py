@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from harness.config import EngineConfig, SamplingConfig
 from harness.engines.base import Completion, GenerationRequest
+from harness.engines.hf import END_OF_TURN
 from harness.engines.sampling import sample_seed
 from harness.errors import HarnessError
 
@@ -36,6 +37,9 @@ class VLLMEngine:
         except OSError as exc:
             raise HarnessError(f"cannot load model {model!r} in vLLM: {str(exc).splitlines()[0]}") from None
         self._tokenizer = self.llm.get_tokenizer()
+        # the same end-of-turn tokens as the transformers engine (besides the model's EOS)
+        vocab = self._tokenizer.get_vocab()
+        self.stop_ids = sorted({vocab[t] for t in END_OF_TURN if t in vocab})
 
     @property
     def tokenizer(self):
@@ -49,10 +53,11 @@ class VLLMEngine:
             n=1,
             temperature=0.0 if greedy else sampling.temperature,
             top_p=1.0 if greedy else sampling.top_p,
-            top_k=0 if greedy or not sampling.top_k else sampling.top_k,
+            top_k=-1 if greedy or not sampling.top_k else sampling.top_k,  # -1: disabled in old and new vLLM
             repetition_penalty=sampling.repetition_penalty,
             max_tokens=sampling.max_new_tokens,
             seed=None if greedy else seed,
+            stop_token_ids=self.stop_ids,
         )
 
     def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig) -> list[list[Completion]]:
