@@ -164,19 +164,20 @@ class FakeEngine:
 
 
 def test_runner_grades_timeouts_and_audits(tiny_model_dir, tmp_path):
-    data = write_benchmark(tmp_path / "data", count=4)
+    data = write_benchmark(tmp_path / "data", count=5)
     texts = {
         "T-00": "\\boxed{3}",  # gold 003: correct
         "T-01": "\\boxed{4}",  # gold 005: wrong
         "T-02": "\\boxed{9^{9^{9^{9^{9}}}}}",  # hangs sympy: a timeout
         "T-03": "no idea",  # no answer
+        "T-04": "\\boxed{" + "{" * 500_000 + "}" * 500_000 + "}",  # a megabyte of braces: a timeout
     }
     engine = FakeEngine(str(tiny_model_dir), texts)
     cfg = EvalConfig(n=2, k=[1, 2], data_dir=str(data), grader_timeout=2.0, audit_grader="boxed_string", sampling=SamplingConfig())
     result = evaluate_benchmark(engine, "aime24", cfg, tmp_path / "w", seed=0)
     m = result["metrics"]
-    assert [s["outcome"] for s in result["samples"]] == ["correct"] * 2 + ["incorrect"] * 2 + ["timeout"] * 2 + ["no_answer"] * 2
-    assert (m["pass@1"], m["timeout"], m["no_answer"]) == (0.25, 2, 2)
+    assert [s["outcome"] for s in result["samples"]] == ["correct"] * 2 + ["incorrect"] * 2 + ["timeout"] * 2 + ["no_answer"] * 2 + ["timeout"] * 2
+    assert (m["pass@1"], m["timeout"], m["no_answer"]) == (0.2, 4, 2)
     assert result["audit"]["disagreements"] == 0
     calls = engine.calls
     again = evaluate_benchmark(engine, "aime24", cfg, tmp_path / "w", seed=0)

@@ -27,7 +27,8 @@ def test_extracted_answer_is_the_last_box():
 
 
 def test_hanging_outputs_cost_one_timeout_each():
-    hangs = ["\\boxed{9^{9^{9^{9^{9}}}}}", "\\boxed{" + "{" * 300_000 + "1" + "}" * 300_000 + "}"]
+    # a power tower and a megabyte of nested braces
+    hangs = ["\\boxed{9^{9^{9^{9^{9}}}}}", "\\boxed{" + "{" * 500_000 + "1" + "}" * 500_000 + "}"]
     start = time.monotonic()
     grades = grade_many(["5"] * 3, hangs + ["\\boxed{5}"], timeout=2.0, workers=2)
     elapsed = time.monotonic() - start
