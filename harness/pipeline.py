@@ -66,13 +66,16 @@ def _announce(stage: Stage, force: bool) -> bool:
 
 def stage_student(cfg: RunConfig, store: RunStore, force: bool = False) -> str:
     """The student's local folder (synth:* students are built or reused in the world stage)."""
-    from harness.synth.world import resolve_student
+    from harness.synth.world import resolve_student, student_stage
 
+    if cfg.student.model.startswith("synth:"):
+        _announce(student_stage(cfg.world, store, cfg.student.model.split(":", 1)[1]), force)
     return resolve_student(cfg.student.model, cfg.world, store, force=force)
 
 
 def stage_teacher(cfg: RunConfig, store: RunStore, force: bool = False) -> Path:
     """The completed teacher stage folder (traces.jsonl, summary.json)."""
+    _announce(teacher_stage(cfg, store), force)
     return Path(_teacher_api("make_traces")(cfg, store, force))
 
 

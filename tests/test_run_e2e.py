@@ -12,6 +12,10 @@ import pytest
 
 from harness.cli import main
 
+FAST = [
+    "--set", "teacher.num_problems=12", "--set", "train.num_train_epochs=1", "--set", "eval.limit=4",
+    "--set", "eval.sampling.max_new_tokens=16", "--set", "eval.benchmarks=synth_easy",
+]
 SMALL = [
     "--set", "world.pretrain_problems=300", "--set", "world.pretrain_epochs=1", "--set", "world.benchmark_size=10",
     "--set", "teacher.num_problems=20", "--set", "train.num_train_epochs=1", "--set", "eval.limit=10",
@@ -23,6 +27,23 @@ def harness_run(store, *args) -> int:
     return main(["run", "--store", str(store), *args])
 
 
+def test_full_cot_end_to_end_with_a_random_student(tmp_path, tiny_model_dir, capsys):
+    """Every real stage (teacher, method, trainer, eval, result) with a random micro student, in seconds."""
+    out = tmp_path / "result.json"
+    args = ["--method", "full_cot", "--student", str(tiny_model_dir), *FAST]
+    assert harness_run(tmp_path / "store", *args, "--json", str(out)) == 0
+    record = json.loads(out.read_text())
+    assert record["method"] == "full_cot" and record["teacher_data"]["num_traces"] == 12
+    assert record["training"]["examples"] == 12 and record["method_stats"]["kept"] == 12
+    assert record["benchmarks"]["synth_easy"]["num_problems"] == 4
+    capsys.readouterr()
+    assert harness_run(tmp_path / "store", *args, "--set", "eval.limit=3") == 0
+    log = capsys.readouterr().err
+    assert "reused teacher" in log and "reused method" in log and "reused train" in log
+    assert "computing eval" in log and "computing train" not in log
+
+
+@pytest.mark.slow
 def test_palign_end_to_end_small_and_cached(tmp_path, capsys):
     out = tmp_path / "result.json"
     assert harness_run(tmp_path / "store", "--method", "palign", *SMALL, "--json", str(out)) == 0
