@@ -70,7 +70,8 @@ def test_one_seeded_request_per_sample(vllm_engine):
 
 
 def test_greedy_and_length_finish(vllm_engine):
-    out = vllm_engine.generate([GenerationRequest("abc", "k", [0])], SamplingConfig(temperature=0.0, top_k=5, max_new_tokens=2))
+    out = vllm_engine.generate([GenerationRequest("abc", "k", [0, 1, 2])], SamplingConfig(temperature=0.0, top_k=5, max_new_tokens=2))
+    assert len(vllm_engine.llm.calls[-1][1]) == 1 and len(out[0]) == 3  # one greedy request serves all samples
     params = vllm_engine.llm.calls[-1][1][0]
     assert (params.temperature, params.top_p, params.top_k, params.seed) == (0.0, 1.0, -1, None)
     assert out[0][0].finish_reason == "length"

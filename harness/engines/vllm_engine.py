@@ -63,11 +63,12 @@ class VLLMEngine:
     def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig) -> list[list[Completion]]:
         from vllm.inputs import TokensPrompt
 
+        greedy = sampling.temperature <= 0
         prompts, params, slots = [], [], []
-        token_cache: dict[int, list[int]] = {}
         for r, req in enumerate(requests):
-            ids = token_cache.setdefault(r, self._tokenizer(req.prompt, add_special_tokens=False).input_ids)
-            for pos, j in enumerate(req.sample_indices):
+            ids = self._tokenizer(req.prompt, add_special_tokens=False).input_ids
+            # greedy samples are identical: one request per prompt, copied to every sample
+            for pos, j in enumerate(req.sample_indices[:1] if greedy else req.sample_indices):
                 prompts.append(TokensPrompt(prompt_token_ids=ids))
                 params.append(self._params(sampling, sample_seed(sampling.seed, req.seed_key, j)))
                 slots.append((r, pos))
@@ -76,5 +77,9 @@ class VLLMEngine:
         for (r, pos), output in zip(slots, outputs):
             choice = output.outputs[0]
             finish = "length" if choice.finish_reason == "length" else "stop"
-            result[r][pos] = Completion(choice.text, len(choice.token_ids), finish)
+            completion = Completion(choice.text, len(choice.token_ids), finish)
+            if greedy:
+                result[r] = [completion] * len(requests[r].sample_indices)
+            else:
+                result[r][pos] = completion
         return result  # type: ignore[return-value]

@@ -94,11 +94,12 @@ def generate_all(
     with progress() as bar:
         task = bar.add_task(f"generate {benchmark}", total=total)
         start = 0
+        greedy = cfg.sampling.temperature <= 0  # engines run a greedy prompt once for all its samples
         while start < len(todo):
             chunk, rows = [], 0
-            while start < len(todo) and (not chunk or rows + len(todo[start][2]) <= chunk_rows):
+            while start < len(todo) and (not chunk or rows + (1 if greedy else len(todo[start][2])) <= chunk_rows):
                 chunk.append(todo[start])
-                rows += len(todo[start][2])
+                rows += 1 if greedy else len(todo[start][2])
                 start += 1
             requests = [GenerationRequest(prompts[p.id], f"run{seed}/{benchmark}/{p.id}", samples) for _, p, samples in chunk]
             completions = engine.generate(requests, cfg.sampling)
