@@ -136,7 +136,7 @@ def test_killed_training_resumes_from_last_checkpoint(tiny_model_dir, tmp_path):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 120
     ckpts = out / CHECKPOINTS
-    while time.time() < deadline and not list(ckpts.glob("checkpoint-6/trainer_state.json")):
+    while time.time() < deadline and not list(ckpts.glob("checkpoint-3/trainer_state.json")):
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
