@@ -100,6 +100,17 @@ def test_findings_say_where_palign_loses(tmp_path):
     assert "behind full_cot on synth_hard" in findings
 
 
+def test_findings_report_ties(tmp_path):
+    folder = tmp_path / "lb" / "records"
+    for method in ("none", "full_cot", "palign"):
+        write(folder, make_record(method, 0, {"b": np.zeros((5, 1), dtype=bool)}))
+    assert run_cli("--records", str(tmp_path / "lb")) == 0
+    text = (tmp_path / "lb" / "README.md").read_text()
+    assert "highest mean Pass@1 is a tie between none, full_cot, palign (0.0)" in text
+    assert "none (0.0) = full_cot (0.0) = palign (0.0)" in text
+    assert "palign is not distinguishable from full_cot on b (+0.0)" in text
+
+
 def _one_line_exit_2(args: list[str], *needles: str) -> None:
     out = subprocess.run([sys.executable, "-m", "harness.cli", "leaderboard", *args], capture_output=True, text=True)
     lines = [line for line in out.stderr.splitlines() if line.strip()]
@@ -132,3 +143,23 @@ def test_committed_leaderboard_is_up_to_date(tmp_path):
     assert run_cli("--records", str(copy), "--check") == 1
     assert run_cli("--records", str(copy)) == 0
     assert run_cli("--records", str(copy), "--check") == 0
+
+
+@pytest.mark.slow
+def test_real_records_from_harness_run(tmp_path):
+    """Records written by `harness run --method all --json` (two seeds, small world) render and check."""
+    small = ["--set", "world.pretrain_problems=300", "--set", "world.pretrain_epochs=1",
+             "--set", "world.benchmark_size=10", "--set", "teacher.num_problems=20",
+             "--set", "train.num_train_epochs=1", "--set", "eval.limit=10", "--set", "method.params.rollouts=2"]
+    records = tmp_path / "leaderboards" / "synthetic" / "records"
+    records.mkdir(parents=True)
+    for seed in (0, 1):
+        assert main(["run", "--store", str(tmp_path / "store"), "--method", "all", "--seed", str(seed), *small,
+                     "--json", str(records / f"seed{seed}.json")]) == 0
+    root = records.parent.parent
+    assert run_cli("--records", str(root)) == 0
+    text = (root / "README.md").read_text()
+    for method in METHODS:
+        assert f"| {method} " in text
+    assert "palign is" in text and (root / "plots" / "synthetic-kept-prefix-ratio.png").is_file()
+    assert run_cli("--records", str(root), "--check") == 0

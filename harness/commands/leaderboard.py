@@ -196,13 +196,19 @@ def findings(rows: list[Row], benches: list[str]) -> list[str]:
     out = []
     for b in benches:
         scored = [(pass_estimate(r, b, 1)[0].mean, r.label) for r in rows if b in r.benches]
-        if scored:
-            best = max(scored)
-            out.append(f"- {b}: highest mean Pass@1 is {best[1]} ({_pct(best[0])}).")
+        if not scored:
+            continue
+        top = max(m for m, _ in scored)
+        leaders = [label for m, label in scored if m == top]
+        who = leaders[0] if len(leaders) == 1 else f"a tie between {', '.join(leaders)}"
+        out.append(f"- {b}: highest mean Pass@1 is {who} ({_pct(top)}).")
     averaged = [(average_estimate(r, benches, 1), r) for r in rows if set(benches) <= set(r.benches)]
-    ranked = sorted(((e.mean, r.label) for e, r in averaged if e), reverse=True)
+    ranked = sorted(((e.mean, r.label) for e, r in averaged if e), key=lambda x: -x[0])
     if ranked:
-        out.append("- Average Pass@1 ranking: " + " > ".join(f"{label} ({_pct(m)})" for m, label in ranked) + ".")
+        text = f"{ranked[0][1]} ({_pct(ranked[0][0])})"
+        for (prev, _), (m, label) in zip(ranked, ranked[1:]):
+            text += f" {'=' if m == prev else '>'} {label} ({_pct(m)})"
+        out.append(f"- Average Pass@1 ranking: {text}.")
     for row in rows:
         base = baseline_for(row, rows)
         if row.method != "palign" or base is None:
