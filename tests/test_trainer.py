@@ -99,6 +99,9 @@ def test_lora_merged_folder_loads_and_generates(tiny_model_dir, tmp_path):
     report = train_sft(str(tiny_model_dir), data, out, cfg)
     assert report["lora"] is True
     assert not (out / "adapter_config.json").exists(), "the merged folder is a plain model"
+    assert (out / "generation_config.json").is_file() and not (out / CHECKPOINTS).exists()
+    for file in out.iterdir():
+        assert str(tmp_path) not in file.read_bytes().decode("utf-8", "ignore"), file.name
     model = AutoModelForCausalLM.from_pretrained(out)
     base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     changed = any(not torch.equal(p, base.state_dict()[k]) for k, p in model.state_dict().items())
