@@ -148,7 +148,22 @@ def build_trainer(model: str, records: list[dict[str, Any]], output_dir: Path, c
         train_dataset=Dataset.from_list(records),
         processing_class=tokenizer,
         peft_config=peft_config,
+        callbacks=[_log_last_step_callback()],
     )
+
+
+def _log_last_step_callback():
+    from transformers import TrainerCallback
+
+    class LogLastStep(TrainerCallback):
+        """Log the last step too, so `final_loss` is the end of training, not the last multiple of logging_steps."""
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step >= state.max_steps:
+                control.should_log = True
+            return control
+
+    return LogLastStep()
 
 
 def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: int = 0) -> dict[str, Any]:
