@@ -136,3 +136,13 @@ def test_unknown_method_param_is_user_error(tmp_path, monkeypatch, tiny_model_di
     assert run(tmp_path, "--method", "full_cot", "--set", "method.params.rollouts=3", "--dry-run") == 0
     with pytest.raises(HarnessError):
         pipeline.run_pipeline(pipeline.RunConfig(), [], None)
+
+
+def test_command_line_params_update_the_preset_params():
+    from harness.cli import build_parser
+    from harness.commands.run import config_from_args
+
+    args = build_parser().parse_args(["run", "--method", "palign", "--judge", "self", "--set", "method.params.rollouts=3"])
+    params = config_from_args(args).method.params
+    assert params["judge"] == "self" and params["rollouts"] == 3
+    assert params["max_prefix_tokens"] == 80  # from configs/synthetic.yaml, not wiped by the overrides
