@@ -19,10 +19,10 @@ from harness.synth.problems import Spec, _rng, synth_specs
 from harness.synth.teacher import cot_head, continuation, long_cot, short_solution
 from harness.synth.tokenizer import END_OF_TURN
 
-PRETRAIN_TIERS = (("easy", 0.5), ("medium", 0.5))
+PRETRAIN_TIERS = (("easy", 0.7), ("medium", 0.3))
 PREFIX_FRACTION = 0.25  # share of pretraining examples that continue a teacher-CoT prefix
 BATCH_SIZE = 16
-LEARNING_RATE = 3e-3
+LEARNING_RATE = 4e-3
 
 
 @dataclass
@@ -112,7 +112,7 @@ def pretrain(model, tokenizer, world: WorldConfig, description: str = "pretraini
     with progress() as bar:
         task = bar.add_task(description, total=len(batches))
         for batch in batches:
-            width = max(len(encoded[i][0]) for i in batch)
+            width = -(-max(len(encoded[i][0]) for i in batch) // 16) * 16  # few distinct shapes: CPU kernels are reused
             ids = torch.full((len(batch), width), pad, dtype=torch.long)
             labels = torch.full((len(batch), width), -100, dtype=torch.long)
             mask = torch.zeros((len(batch), width), dtype=torch.long)

@@ -38,8 +38,7 @@ def _answer(spec: Spec, values: list[int]) -> str:
 
 def short_solution(spec: Spec, values: list[int] | None = None) -> str:
     values = values or spec.values()
-    lines = [f"{spec.name} starts with {spec.start} {spec.item}."]
-    lines += [_calc(step, values[i], values[i + 1]) for i, step in enumerate(spec.steps)]
+    lines = [_calc(step, values[i], values[i + 1]) for i, step in enumerate(spec.steps)]
     if spec.share:
         lines.append(_share(spec, values[-1]))
     lines.append(f"The answer is \\boxed{{{_answer(spec, values)}}}.")
