@@ -28,8 +28,8 @@ class WorldConfig:
     """The built-in synthetic world: problem generator, programmatic teacher, tiny students."""
 
     seed: int = field(default=0, metadata={"help": "Seed for problems, teacher traces, tokenizer and student pretraining."})
-    pretrain_problems: int = field(default=4000, metadata={"help": "Concise solutions of easier tiers used to pretrain the base student."})
-    pretrain_epochs: float = field(default=2.0, metadata={"help": "Epochs of student pretraining."})
+    pretrain_problems: int = field(default=8000, metadata={"help": "Concise solutions of easier tiers used to pretrain the base student."})
+    pretrain_epochs: float = field(default=4.0, metadata={"help": "Epochs of student pretraining."})
     context_length: int = field(default=256, metadata={"help": "Student context length (max position embeddings used in pretraining)."})
     verbosity: float = field(default=1.0, metadata={"help": "Teacher verbosity multiplier: how many restatements, checks and hedges."})
     redundancy: float = field(default=1.0, metadata={"help": "Teacher redundancy: how much of the CoT after the key steps is re-verification."})

@@ -21,8 +21,8 @@ from harness.synth.tokenizer import END_OF_TURN
 
 PRETRAIN_TIERS = (("easy", 0.7), ("medium", 0.3))
 PREFIX_FRACTION = 0.25  # share of pretraining examples that continue a teacher-CoT prefix
-BATCH_SIZE = 16
-LEARNING_RATE = 4e-3
+BATCH_SIZE = 8
+LEARNING_RATE = 3e-3
 
 
 @dataclass
