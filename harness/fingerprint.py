@@ -42,3 +42,12 @@ def model_fingerprint(model: str) -> str:
         elif file.suffix in (".json", ".jinja", ".txt", ".model"):
             digest.update(file.read_bytes())
     return "local:" + digest.hexdigest()[:16]
+
+
+def file_digest(path: str | Path) -> str:
+    """Content digest of a local data file, for cache keys."""
+    digest = hashlib.sha256()
+    with Path(path).expanduser().open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return "file:" + digest.hexdigest()[:16]

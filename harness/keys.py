@@ -21,9 +21,16 @@ def world_inputs(cfg: RunConfig) -> dict[str, Any]:
     return {"world": asdict(cfg.world)}
 
 
-def teacher_inputs(cfg: RunConfig, upstream: str | None) -> dict[str, Any]:
-    """`upstream` is the world key (synth) or the teacher model's fingerprint (model)."""
+def teacher_inputs(cfg: RunConfig, upstream: str | None, file_digests: dict[str, str] | None = None) -> dict[str, Any]:
+    """`upstream` is the teacher model's fingerprint (source=model), else None.
+
+    `file_digests` maps teacher fields that name local files (`dataset`, `problems`) to a
+    digest of their content: the key then follows the data, not where it lies, so an edited
+    file is never mistaken for the cached one and a moved file still hits the cache.
+    """
     teacher = asdict(cfg.teacher)
+    for name, digest in (file_digests or {}).items():
+        teacher[name] = digest
     if cfg.teacher.source != "model":
         teacher.pop("sampling")
         teacher.pop("n")

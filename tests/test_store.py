@@ -87,3 +87,20 @@ def test_force_replaces_completed_output(tmp_path):
     (work / "new").write_text("new")
     stage.commit({})
     assert (stage.path / "new").exists() and not (stage.path / "old").exists()
+
+
+def test_teacher_key_follows_local_file_content_not_its_path(tmp_path):
+    from harness.teacher.stage import teacher_stage
+
+    data = tmp_path / "a" / "s1k.jsonl"
+    data.parent.mkdir()
+    data.write_text('{"question": "1+1?"}\n')
+    cfg = resolve_run_config(overrides=[parse_override("teacher.source=s1k"), parse_override(f"teacher.dataset={data}")])
+    store = RunStore(tmp_path / "store")
+    first = teacher_stage(cfg, store).key
+    moved = tmp_path / "b.jsonl"
+    moved.write_text(data.read_text())
+    cfg_moved = resolve_run_config(overrides=[parse_override("teacher.source=s1k"), parse_override(f"teacher.dataset={moved}")])
+    assert teacher_stage(cfg_moved, store).key == first
+    data.write_text('{"question": "2+2?"}\n')
+    assert teacher_stage(cfg, store).key != first

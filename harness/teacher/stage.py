@@ -18,15 +18,19 @@ SUMMARY = "summary.json"
 
 def teacher_stage(cfg: RunConfig, store: RunStore):
     """The stage object: the teacher model's fingerprint is upstream for source=model."""
-    from harness.fingerprint import model_fingerprint
+    from harness.fingerprint import file_digest, model_fingerprint
     from harness.keys import teacher_inputs
 
+    local = {"problems": cfg.teacher.problems}
+    if cfg.teacher.source == "s1k":
+        local["dataset"] = cfg.teacher.dataset
+    digests = {name: file_digest(value) for name, value in local.items() if value and Path(value).expanduser().is_file()}
     upstream = None
     if cfg.teacher.source == "model":
         if not cfg.teacher.model:
             raise HarnessError("teacher.source=model needs a teacher model: --model PATH or --set teacher.model=...")
         upstream = model_fingerprint(cfg.teacher.model)
-    return store.stage("teacher", teacher_inputs(cfg, upstream), label=cfg.teacher.source)
+    return store.stage("teacher", teacher_inputs(cfg, upstream, digests), label=cfg.teacher.source)
 
 
 def make_traces(cfg: RunConfig, store: RunStore, force: bool = False, engine: Any = None) -> Path:
