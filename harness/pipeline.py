@@ -145,6 +145,15 @@ def stage_train(cfg: RunConfig, store: RunStore, method_dir: Path, student: str,
     return str(stage.path / "model"), read_json(stage.path / "train_report.json")
 
 
+def check_benchmarks(cfg: RunConfig) -> None:
+    """Load every benchmark up front: missing data fails in one line before hours of training."""
+    from harness.eval.benchmarks import get_benchmark
+
+    for benchmark in cfg.eval.benchmarks:
+        if not get_benchmark(benchmark).load(cfg.eval.data_dir):
+            raise HarnessError(f"benchmark {benchmark!r} has no problems")
+
+
 def eval_stage(cfg: RunConfig, store: RunStore, model_id: str, benchmark: str) -> Stage:
     from harness.eval.benchmarks import benchmark_checksum, get_benchmark
 
@@ -246,6 +255,7 @@ def run_pipeline(cfg: RunConfig, methods: list[str], json_path: str | None = Non
     if dry_run:
         print_plan(cfg, store, methods, params)
         return 0
+    check_benchmarks(cfg)
     student = stage_student(cfg, store, force)
     student_id = model_fingerprint(student)
     teacher_dir = stage_teacher(cfg, store, force)

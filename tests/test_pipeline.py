@@ -146,3 +146,22 @@ def test_command_line_params_update_the_preset_params():
     params = config_from_args(args).method.params
     assert params["judge"] == "self" and params["rollouts"] == 3
     assert params["max_prefix_tokens"] == 80  # from configs/synthetic.yaml, not wiped by the overrides
+
+
+def test_missing_benchmark_data_fails_before_any_stage(tmp_path, monkeypatch):
+    """A benchmark whose data is unavailable stops `harness run` before the student is built."""
+    import harness.pipeline as pipeline
+    from harness.config import parse_override, resolve_run_config
+    from harness.errors import HarnessError
+
+    monkeypatch.setenv("HARNESS_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.delenv("HARNESS_DATA_DIR", raising=False)
+    built = []
+    monkeypatch.setattr(pipeline, "stage_student", lambda *a, **k: built.append(1))
+    cfg = resolve_run_config(overrides=[parse_override("eval.benchmarks=aime24"),
+                                        parse_override(f"eval.data_dir={tmp_path / 'empty'}")])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(HarnessError, match="aime24"):
+        pipeline.run_pipeline(cfg, ["none"])
+    assert built == []

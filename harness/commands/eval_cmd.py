@@ -120,12 +120,14 @@ def evaluate(cfg: RunConfig, store=None, force: bool = False) -> dict[str, dict]
 
     store = store or RunStore()
     _validate(cfg)
+    # Missing benchmark data is a one-line error before any model is built or loaded.
+    checksums = {name: load_problems(name, cfg.eval)[1] for name in cfg.eval.benchmarks}
     model = resolve_model(cfg.student.model, cfg, store)
     fingerprint = model_fingerprint(model)
     engine = None
     results: dict[str, dict] = {}
     for name in cfg.eval.benchmarks:
-        _, checksum = load_problems(name, cfg.eval)
+        checksum = checksums[name]
         stage = store.stage("eval", keys.eval_inputs(cfg, fingerprint, name, checksum), label=name)
         if stage.done and not force:
             log(f"{name}: stored result {stage.path}")
