@@ -243,7 +243,7 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     """Deep-merge `update` into a copy of `base` (mappings merge, everything else replaces)."""
     out = dict(base)
     for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "params":
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = merge(out[key], value)
         else:
             out[key] = value

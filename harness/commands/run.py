@@ -33,7 +33,6 @@ def add_parser(sub, parent) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    overrides = []
     shortcuts = {
         "method.name": args.method if args.method != "all" else None,
         "seed": args.seed,
@@ -44,25 +43,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         "eval.k": args.k,
         "engine.name": args.engine,
     }
-    for key, value in shortcuts.items():
-        if value is not None:
-            overrides.append(parse_override(f"{key}={value}") if isinstance(value, str) and key != "student.model"
-                             else _nested(key, value))
+    overrides = [_nested(key, value) for key, value in shortcuts.items() if value is not None]
     overrides += [parse_override(text) for text in args.overrides]
-    # A config merge replaces `method.params` as a whole; single parameters given on the
-    # command line (--judge, --set method.params.X=...) update the preset's instead.
-    params: dict = {}
-    rest = []
-    for override in overrides:
-        method = override.get("method")
-        if set(override) == {"method"} and isinstance(method, dict) and set(method) == {"params"} \
-                and isinstance(method["params"], dict):
-            params.update(method["params"])
-        else:
-            rest.append(override)
-    cfg = resolve_run_config(args.preset, args.config, rest)
-    cfg.method.params = {**cfg.method.params, **params}
-    return cfg
+    return resolve_run_config(args.preset, args.config, overrides)
 
 
 def _nested(key: str, value: object) -> dict:
