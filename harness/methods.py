@@ -70,6 +70,7 @@ class MethodContext:
     grader_workers: int = 2
     store: Any = None  # the run store, for methods that cache their own artifacts
     _engine: Any = None
+    _grader: Any = None
 
     @property
     def engine(self) -> Any:
@@ -77,6 +78,22 @@ class MethodContext:
         if self._engine is None:
             self._engine = self.engine_factory()
         return self._engine
+
+    @property
+    def grader(self) -> Any:
+        """One sandboxed grader pool (`harness.eval.grading.Grader`) for the whole method, built on
+        first use: a pool costs seconds to start, and a search grades once per round."""
+        if self._grader is None:
+            from harness.eval.grading import Grader
+
+            self._grader = Grader(self.grader_workers, self.grader_timeout)
+        return self._grader
+
+    def close(self) -> None:
+        """Stop the grader pool, if one was started (the engine is shared and stays)."""
+        if self._grader is not None:
+            self._grader.close()
+            self._grader = None
 
 
 @dataclass

@@ -120,7 +120,10 @@ def stage_method(cfg: RunConfig, store: RunStore, spec: MethodSpec, params: Any,
         grader_workers=cfg.eval.grader_workers,
         store=store,
     )
-    result = spec.fn(traces, params, ctx)
+    try:
+        result = spec.fn(traces, params, ctx)
+    finally:
+        ctx.close()
     if spec.trains and not result.examples:
         raise HarnessError(f"method {spec.name!r} produced no training examples from {len(traces)} teacher traces "
                            f"(stats: {_short(result.stats)})")

@@ -65,21 +65,17 @@ class CachedGenerator:
         return [[self.cache[k] for k in req_keys] for req_keys in keys]
 
 
-def grade_correct(golds: list[str], outputs: list[str], timeout: float = 5.0, workers: int = 2) -> list[bool]:
-    """True where the output's final answer matches the gold (sandboxed math-verify)."""
-    if not outputs:
-        return []
-    from harness.eval.grading import grade_many
-
-    grades = grade_many(golds, outputs, timeout=timeout, workers=workers)
-    return [g.outcome == "correct" for g in grades]
-
-
 def method_tools(ctx) -> tuple[CachedGenerator, Callable[[list[str], list[str]], list[bool]]]:
-    """The cached student generator and the grader a method uses, both from its context."""
+    """The cached student generator and the grader a method uses, both from its context.
+
+    Grading goes through the context's one grader pool, which the pipeline stops when the
+    method returns.
+    """
     generator = CachedGenerator(ctx.engine, Path(ctx.work_dir) / "generations.jsonl")
 
     def grader(golds: list[str], outputs: list[str]) -> list[bool]:
-        return grade_correct(golds, outputs, timeout=ctx.grader_timeout, workers=ctx.grader_workers)
+        if not outputs:
+            return []
+        return [g.outcome == "correct" for g in ctx.grader.grade(golds, outputs)]
 
     return generator, grader

@@ -6,6 +6,7 @@ import pytest
 
 from harness.config import SamplingConfig
 from harness.engines.base import Completion
+from harness.eval.grading import Grade
 from harness.methods import MethodContext, Trace, get_method
 from palign.align import AlignSettings, align
 from palign.judges import parse_label
@@ -42,6 +43,13 @@ class FakeStudent:
 
 def fake_grader(golds, outputs):
     return [out.rstrip(". ").endswith(f"\\boxed{{{g}}}") for g, out in zip(golds, outputs)]
+
+
+class FakeGraderPool:
+    """Stands in for the method context's grader pool, grading with `fake_grader`."""
+
+    def grade(self, golds, outputs):
+        return [Grade("correct" if ok else "incorrect", None) for ok in fake_grader(golds, outputs)]
 
 
 def make_trace(i: int, m: int, need: int) -> Trace:
@@ -94,7 +102,7 @@ def test_incorrect_continuations_are_never_kept():
 
 
 def test_palign_finds_minimal_prefix_and_batches_generation(tmp_path, monkeypatch):
-    monkeypatch.setattr("palign.generate.grade_correct", lambda g, o, **kw: fake_grader(g, o))
+    monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
     traces = [make_trace(i, m, need) for i, (m, need) in enumerate([(8, 3), (5, 5), (12, 1), (7, 2)])]
     student = FakeStudent()
     spec = get_method("palign")
@@ -112,8 +120,29 @@ def test_palign_finds_minimal_prefix_and_batches_generation(tmp_path, monkeypatc
         assert example.completion.endswith(f"\\boxed{{{trace.answer}}}.")
 
 
+def test_palign_grades_every_round_in_one_pool_that_close_stops(tmp_path, monkeypatch):
+    started, closed = [], []
+
+    class CountingPool(FakeGraderPool):
+        def __init__(self, workers, timeout):
+            started.append((workers, timeout))
+
+        def close(self):
+            closed.append(True)
+
+    monkeypatch.setattr("harness.eval.grading.Grader", CountingPool)
+    traces = [make_trace(i, m, need) for i, (m, need) in enumerate([(8, 3), (12, 1)])]
+    ctx = make_ctx(tmp_path, FakeStudent())
+    spec = get_method("palign")
+    stats = spec.fn(traces, spec.parse_params({"rollouts": 2, "threshold": 1.0}), ctx).stats
+    assert stats["judge_rounds"] >= 3 and stats["kept"] == 2
+    assert started == [(ctx.grader_workers, ctx.grader_timeout)] and not closed
+    ctx.close()
+    assert closed == [True]
+
+
 def test_palign_resumes_from_its_generation_cache(tmp_path, monkeypatch):
-    monkeypatch.setattr("palign.generate.grade_correct", lambda g, o, **kw: fake_grader(g, o))
+    monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
     traces = [make_trace(i, 6, 4) for i in range(3)]
     spec = get_method("palign")
     params = spec.parse_params({})
@@ -124,7 +153,7 @@ def test_palign_resumes_from_its_generation_cache(tmp_path, monkeypatch):
 
 
 def test_self_judge_counts_unparseable_replies(tmp_path, monkeypatch):
-    monkeypatch.setattr("palign.generate.grade_correct", lambda g, o, **kw: fake_grader(g, o))
+    monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
 
     def reply(prompt, j):
         if "Partial reasoning" not in prompt:
@@ -139,7 +168,7 @@ def test_self_judge_counts_unparseable_replies(tmp_path, monkeypatch):
 
 
 def test_drop_policy_reports_traces_without_sufficient_prefix(tmp_path, monkeypatch):
-    monkeypatch.setattr("palign.generate.grade_correct", lambda g, o, **kw: fake_grader(g, o))
+    monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
     traces = [make_trace(0, 5, 2), Trace("x", "Problem: answer=9.", "9", "No key here. None at all.", "")]
     spec = get_method("palign")
     result = spec.fn(traces, spec.parse_params({"failure_policy": "drop"}), make_ctx(tmp_path, FakeStudent()))
@@ -147,7 +176,7 @@ def test_drop_policy_reports_traces_without_sufficient_prefix(tmp_path, monkeypa
 
 
 def test_fixed_trunc_and_baselines(tmp_path, monkeypatch):
-    monkeypatch.setattr("palign.generate.grade_correct", lambda g, o, **kw: fake_grader(g, o))
+    monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
     traces = [make_trace(0, 8, 3), make_trace(1, 8, 6)]
     ctx = make_ctx(tmp_path, FakeStudent())
     spec = get_method("fixed_trunc")
@@ -171,7 +200,7 @@ def test_rollout_judge_with_real_grader(tmp_path):
 
 
 def test_search_is_capped_to_prefixes_that_fit_the_context(tmp_path, monkeypatch):
-    monkeypatch.setattr("palign.generate.grade_correct", lambda g, o, **kw: fake_grader(g, o))
+    monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
     traces = [make_trace(0, 16, 3), make_trace(1, 16, 12)]  # 5 words per sentence
     student = FakeStudent()
     spec = get_method("palign")

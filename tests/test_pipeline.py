@@ -15,8 +15,8 @@ from harness import pipeline
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.eval.benchmarks import BENCHMARKS, Benchmark, Problem
-from harness.methods import METHODS, MethodResult, register_method
-from test_palign import FakeStudent, fake_grader
+from harness.methods import METHODS, MethodContext, MethodResult, register_method
+from test_palign import FakeGraderPool, FakeStudent
 
 
 class FakeBench(Benchmark):
@@ -46,7 +46,7 @@ class Fakes:
         monkeypatch.setattr("harness.trainer.train_sft", self.train)
         monkeypatch.setattr("harness.eval.runner.evaluate_benchmark", self.evaluate)
         monkeypatch.setattr(pipeline.EngineCache, "get", lambda self, model: FakeStudent())
-        monkeypatch.setattr("palign.generate.grade_correct", lambda g, o, **kw: fake_grader(g, o))
+        monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
 
     def teacher_stage(self, cfg, store):
         return store.stage("teacher", {"fake": cfg.teacher.num_problems, "n": self.num_traces}, label="fake")
