@@ -71,7 +71,7 @@ def generate(cfg: RunConfig, problems: list[dict[str, str]], work_dir: Path, eng
     """Sample what is missing from `generations.jsonl`, grading each batch as it lands."""
     from harness.console import progress
     from harness.engines import GenerationRequest, load_engine
-    from harness.eval.grading import grade_many
+    from harness.eval.grading import Grader
     from harness.eval.prompts import render_prompt
 
     path = work_dir / GENERATIONS
@@ -85,7 +85,8 @@ def generate(cfg: RunConfig, problems: list[dict[str, str]], work_dir: Path, eng
     if todo:
         engine = engine or load_engine(cfg.teacher.model, cfg.engine)
         batch = max(1, cfg.engine.batch_size // n)
-        with progress() as bar:
+        # One grader pool for every batch: a pool takes seconds to start.
+        with progress() as bar, Grader(cfg.eval.grader_workers, cfg.eval.grader_timeout, strip_thinking=True) as grader:
             task = bar.add_task("teacher samples", total=len(problems) * n, completed=len(problems) * n - sum(len(js) for _, js in todo))
             for start in range(0, len(todo), batch):
                 chunk = todo[start : start + batch]
@@ -95,8 +96,7 @@ def generate(cfg: RunConfig, problems: list[dict[str, str]], work_dir: Path, eng
                 ]
                 outputs = engine.generate(requests, cfg.teacher.sampling)
                 flat = [(p, j, c) for (p, js), comps in zip(chunk, outputs) for j, c in zip(js, comps)]
-                grades = grade_many([p["answer"] for p, _, _ in flat], [c.text for _, _, c in flat],
-                                    timeout=cfg.eval.grader_timeout, workers=cfg.eval.grader_workers, strip_thinking=True)
+                grades = grader.grade([p["answer"] for p, _, _ in flat], [c.text for _, _, c in flat])
                 records = [
                     {"id": p["id"], "sample": j, "text": c.text, "num_tokens": c.num_tokens,
                      "finish_reason": c.finish_reason, "outcome": g.outcome, "extracted": g.extracted}
