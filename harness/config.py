@@ -252,10 +252,16 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
+    if path.is_dir():
+        raise HarnessError(f"config file is a folder, not a file: {path}")
     if not path.is_file():
         raise HarnessError(f"config file not found: {path}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise HarnessError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise HarnessError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""
@@ -306,7 +312,38 @@ def resolve_run_config(
         data = merge(data, _load_with_include(Path(config_file)))
     for override in overrides or []:
         data = merge(data, override)
-    return from_dict(RunConfig, data, "config")
+    cfg = from_dict(RunConfig, data, "config")
+    check_ranges(cfg)
+    return cfg
+
+
+ENGINE_NAMES = ("auto", "transformers", "vllm")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+def check_ranges(cfg: RunConfig) -> None:
+    """Values that type-check but cannot work, refused before any stage runs.
+
+    Without this they fail late (an unknown engine after the teacher stage is built), or
+    not at all (a negative limit silently drops problems, n=0 evaluates nothing).
+    """
+    ev, teacher, engine = cfg.eval, cfg.teacher, cfg.engine
+    if ev.n < 1:
+        raise HarnessError(f"eval.n must be at least 1, got {ev.n}")
+    if not ev.k:
+        raise HarnessError("eval.k is empty: give at least one pass@k value")
+    bad = [k for k in ev.k if k < 1 or k > ev.n]
+    if bad:
+        raise HarnessError(f"pass@{bad[0]} needs at least {bad[0]} samples per problem, but eval.n is {ev.n}")
+    for where, value in (("eval.limit", ev.limit), ("teacher.limit", teacher.limit)):
+        if value is not None and value < 1:
+            raise HarnessError(f"{where} must be at least 1 (or unset), got {value}")
+    if teacher.n < 1:
+        raise HarnessError(f"teacher.n must be at least 1, got {teacher.n}")
+    if engine.name not in ENGINE_NAMES:
+        raise HarnessError(f"unknown engine {engine.name!r} (known: {', '.join(ENGINE_NAMES)})")
+    if engine.dtype not in DTYPES:
+        raise HarnessError(f"engine.dtype must be one of {', '.join(DTYPES)}, got {engine.dtype!r}")
 
 
 def _load_preset(name: str) -> dict[str, Any]:

@@ -86,6 +86,7 @@ def build_config(args: argparse.Namespace) -> RunConfig:
 
 
 def _validate(cfg: RunConfig) -> None:
+    from harness.config import check_ranges
     from harness.eval.benchmarks import BENCHMARKS
     from harness.eval.metrics import check_ks
 
@@ -98,6 +99,7 @@ def _validate(cfg: RunConfig) -> None:
         raise HarnessError("no benchmarks given")
     for name in cfg.eval.benchmarks:
         BENCHMARKS.get(name)  # unknown names fail before any model is loaded
+    check_ranges(cfg)  # engine name and dtype too, before a stage folder is begun
 
 
 def resolve_model(model: str, cfg: RunConfig, store) -> str:

@@ -6,7 +6,6 @@ import argparse
 
 from harness.config import RunConfig, parse_override, resolve_run_config, to_yaml
 from harness.console import console
-from harness.errors import HarnessError
 
 HELP = "Run the whole pipeline for one method (or --method all) and print the result table."
 
@@ -61,15 +60,15 @@ def _nested(key: str, value: object) -> dict:
 def main(args: argparse.Namespace) -> int:
     from harness.methods import METHODS, get_method
     from harness.pipeline import method_params, run_pipeline
+    from harness.teacher.sources import get_source
 
     cfg = config_from_args(args)
     names = METHODS.names() if args.method == "all" else [cfg.method.name]
     for name in names:
         # Fail fast on bad parameters, before any stage runs; keys only other methods know are skipped.
         method_params(get_method(name), cfg.method.params)
-    for k in cfg.eval.k:
-        if k > cfg.eval.n:
-            raise HarnessError(f"pass@{k} needs at least {k} samples per problem, but eval.n is {cfg.eval.n}")
+    # Names only a later stage would look up; a typo must not cost a teacher stage first.
+    get_source(cfg.teacher.source)
     if args.show_config or args.dry_run:
         console.print(to_yaml(cfg), markup=False, highlight=False)
     return run_pipeline(cfg, names, json_path=args.json, force=args.force, dry_run=args.dry_run)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from harness.config import EngineConfig
+from harness.config import ENGINE_NAMES, EngineConfig
 from harness.errors import HarnessError
 from harness.fingerprint import looks_like_path
 
-ENGINES = ("auto", "transformers", "vllm")
+ENGINES = ENGINE_NAMES
 
 
 def _gpu_available() -> bool:
