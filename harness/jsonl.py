@@ -17,11 +17,7 @@ from harness.errors import HarnessError
 
 def iter_jsonl(path: str | Path, *, tolerate_torn_tail: bool = False) -> Iterator[dict[str, Any]]:
     """Yield one dict per line; a malformed line is a `HarnessError` naming file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise HarnessError(f"file not found: {path}")
-    with path.open("rb") as fh:
-        lines = fh.read().split(b"\n")
+    lines = _read_bytes(Path(path)).split(b"\n")
     # A file that does not end in a newline has a last line that may be torn by a kill.
     last = len(lines) - 1
     for lineno, raw in enumerate(lines, start=1):
@@ -36,6 +32,18 @@ def iter_jsonl(path: str | Path, *, tolerate_torn_tail: bool = False) -> Iterato
         if not isinstance(record, dict):
             raise HarnessError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
         yield record
+
+
+def _read_bytes(path: Path) -> bytes:
+    """A file's bytes; a folder, a missing or an unreadable file is a one-line `HarnessError`."""
+    if path.is_dir():
+        raise HarnessError(f"{path} is a folder, not a file")
+    if not path.is_file():
+        raise HarnessError(f"file not found: {path}")
+    try:
+        return path.read_bytes()
+    except OSError as exc:  # permissions, or an I/O error on a file that exists
+        raise HarnessError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def read_jsonl(path: str | Path, *, tolerate_torn_tail: bool = False) -> list[dict[str, Any]]:
@@ -93,9 +101,10 @@ def write_json(path: str | Path, obj: Any) -> None:
 
 def read_json(path: str | Path) -> Any:
     path = Path(path)
-    if not path.is_file():
-        raise HarnessError(f"file not found: {path}")
+    data = _read_bytes(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise HarnessError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise HarnessError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno})") from None

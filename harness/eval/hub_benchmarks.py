@@ -23,13 +23,26 @@ def normalize_answer_field(value) -> str:
     return str(value).strip()
 
 
+# What each field may hold: a number is a fine id or answer (AMC's 142.0), but a mapping or
+# a list stringified into a prompt or a gold answer would be graded as nonsense, silently.
+_FIELD_TYPES = {"id": ((str, int), "a string or an integer"), "problem": ((str,), "a string"),
+                "answer": ((str, int, float), "a string or a number")}
+
+
 def read_local(path: Path, name: str) -> list[Problem]:
-    problems = []
+    problems, lines = [], {}
     for i, row in enumerate(read_jsonl(path), start=1):
         missing = [f for f in ("id", "problem", "answer") if f not in row]
         if missing:
             raise HarnessError(f"{path}:{i}: missing field {missing[0]!r} (need id, problem, answer)")
-        problems.append(Problem(str(row["id"]), str(row["problem"]), normalize_answer_field(row["answer"])))
+        for field, (types, wanted) in _FIELD_TYPES.items():
+            if not isinstance(row[field], types) or isinstance(row[field], bool):
+                raise HarnessError(f"{path}:{i}: field {field!r} must be {wanted}, got {type(row[field]).__name__}")
+        problem = Problem(str(row["id"]), str(row["problem"]), normalize_answer_field(row["answer"]))
+        if problem.id in lines:
+            raise HarnessError(f"{path}:{i}: problem id {problem.id!r} already used on line {lines[problem.id]}")
+        lines[problem.id] = i
+        problems.append(problem)
     if not problems:
         raise HarnessError(f"{path}: no problems in benchmark {name!r}")
     return problems
@@ -40,6 +53,8 @@ def local_file(name: str, data_dir: str | None) -> Path | None:
     for source, folder in (("--data-dir", data_dir), (DATA_ENV, os.environ.get(DATA_ENV))):
         if folder:
             path = Path(folder).expanduser() / f"{name}.jsonl"
+            if path.exists() and not path.is_file():
+                raise HarnessError(f"benchmark {name!r}: {path} is not a file (from {source})")
             if not path.is_file():
                 raise HarnessError(f"benchmark {name!r}: {path} not found (from {source})")
             return path

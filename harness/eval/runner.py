@@ -37,9 +37,11 @@ def load_problems(benchmark: str, cfg: EvalConfig) -> tuple[list[Problem], str]:
     checksum = benchmark_checksum(problems)
     if cfg.limit is not None:
         problems = problems[: cfg.limit]
-    ids = [p.id for p in problems]
-    if len(set(ids)) != len(ids):
-        raise HarnessError(f"benchmark {benchmark!r} has duplicate problem ids")
+    seen: set[str] = set()
+    for p in problems:
+        if p.id in seen:
+            raise HarnessError(f"benchmark {benchmark!r} has duplicate problem id {p.id!r}")
+        seen.add(p.id)
     return problems, checksum
 
 
