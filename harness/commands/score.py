@@ -42,12 +42,23 @@ def _golds(rows: list[dict], args: argparse.Namespace) -> list[str]:
         missing = next((i for i, r in enumerate(rows, 1) if args.answer_field not in r), None)
         if missing is not None:
             raise HarnessError(f"{args.file}:{missing}: no {args.answer_field!r} field (pass --benchmark NAME or --answer-field)")
+        for i, r in enumerate(rows, 1):
+            if not isinstance(r[args.answer_field], (str, int, float)) or isinstance(r[args.answer_field], bool):
+                raise HarnessError(f"{args.file}:{i}: {args.answer_field!r} must be a string or a number, "
+                                   f"got {type(r[args.answer_field]).__name__}")
         return [str(r[args.answer_field]) for r in rows]
     from harness.eval.benchmarks import get_benchmark
 
     problems = get_benchmark(args.benchmark).load(args.data_dir)
     by_id = {p.id: p.answer for p in problems}
     if all(args.id_field in r for r in rows):
+        # A repeated id would count that problem twice in every metric.
+        first: dict[str, int] = {}
+        for i, r in enumerate(rows, 1):
+            rid = str(r[args.id_field])
+            if rid in first:
+                raise HarnessError(f"{args.file}:{i}: id {rid!r} already used on line {first[rid]}")
+            first[rid] = i
         unknown = next((str(r[args.id_field]) for r in rows if str(r[args.id_field]) not in by_id), None)
         if unknown is not None:
             raise HarnessError(f"{args.file}: id {unknown!r} is not in benchmark {args.benchmark!r}")
@@ -63,9 +74,9 @@ def _outputs(rows: list[dict], args: argparse.Namespace) -> list[list[str]]:
         value = r.get(args.outputs_field)
         if isinstance(value, str):
             value = [value]
-        if not isinstance(value, list) or not value:
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
             raise HarnessError(f"{args.file}:{i}: {args.outputs_field!r} must be a non-empty list of strings")
-        out.append([str(v) for v in value])
+        out.append(value)
     return out
 
 
@@ -73,6 +84,10 @@ def score_file(args: argparse.Namespace) -> dict:
     from harness.eval.grading import AUDIT_GRADERS, grade_many
     from harness.eval.metrics import check_ks, compute_metrics
 
+    if args.workers < 1:
+        raise HarnessError(f"--workers must be at least 1, got {args.workers}")
+    if not args.timeout > 0:
+        raise HarnessError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     rows = read_jsonl(args.file)
     if not rows:
         raise HarnessError(f"{args.file}: no lines to score")
