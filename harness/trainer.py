@@ -48,6 +48,12 @@ def load_sft_records(data: Path) -> list[dict[str, Any]]:
             completion = [{"role": "assistant", "content": completion}]
         if not (isinstance(prompt, list) and prompt and isinstance(completion, list) and completion):
             raise HarnessError(f"{data}:{i}: an SFT record needs non-empty 'prompt' and 'completion' message lists")
+        # A malformed turn would otherwise surface as a chat-template traceback after the model loads.
+        for field, turns in (("prompt", prompt), ("completion", completion)):
+            for turn in turns:
+                if not (isinstance(turn, dict) and isinstance(turn.get("role"), str) and isinstance(turn.get("content"), str)):
+                    raise HarnessError(f"{data}:{i}: every {field!r} message needs string 'role' and 'content', "
+                                       f"got {json.dumps(turn)[:80]}")
         records.append({"prompt": prompt, "completion": completion})
     if not records:
         raise HarnessError(f"{data}: no SFT examples to train on")
@@ -173,6 +179,8 @@ def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: 
         raise HarnessError(f"SFT data file not found: {data}")
     if looks_like_path(model) and not Path(model).expanduser().is_dir():
         raise HarnessError(f"model folder not found: {model}")
+    if output_dir.exists() and not output_dir.is_dir():
+        raise HarnessError(f"--output-dir exists and is not a folder: {output_dir}")
     run_id = _run_id(model, data, cfg, seed)
     done = output_dir / REPORT
     if done.is_file() and read_json(done).get("run_id") == run_id:
@@ -277,6 +285,8 @@ def train_config_from(overrides: list[str], lora: bool = False) -> TrainConfig:
             raise HarnessError(f"only train.* settings apply here, got {text!r}")
         data = merge(data, item["train"])
     if lora:
+        if data.get("use_lora") is not None and str(data["use_lora"]).lower() not in ("true", "1", "yes"):
+            raise HarnessError(f"--lora conflicts with --set train.use_lora={data['use_lora']}")
         data["use_lora"] = True
     return from_dict(TrainConfig, data, "train")
 

@@ -72,9 +72,13 @@ def load_rows(dataset: str, split: str) -> list[dict[str, Any]]:
         rows = _load_hub(dataset, split)
     if not rows:
         raise HarnessError(f"{dataset}: no rows")
-    missing = [c for c in REQUIRED if c not in rows[0]]
-    if missing:
-        raise HarnessError(f"{dataset}: missing s1K-1.1 column(s) {', '.join(missing)}")
+    # Every row, not just the first: a JSONL has no schema, and a later row without
+    # `question` would otherwise fail with a KeyError mid-way through the stage.
+    for i, row in enumerate(rows, start=1):
+        missing = [c for c in REQUIRED if c not in row]
+        if missing:
+            where = dataset if i == 1 else f"{dataset}: row {i}"
+            raise HarnessError(f"{where}: missing s1K-1.1 column(s) {', '.join(missing)}")
     return rows
 
 
