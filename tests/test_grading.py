@@ -37,6 +37,18 @@ def test_hanging_outputs_cost_one_timeout_each():
     assert elapsed < 2.0 * len(hangs) + 8.0  # generous: the machine is shared
 
 
+def test_sample_after_a_timeout_does_not_wait_for_a_cold_worker():
+    # the worker killed at the timeout is replaced; its replacement must be ready at once
+    # (it used to re-import the grader, ~1 s, which every sample after a timeout waited for)
+    from harness.eval.grading import Grader
+
+    with Grader(workers=1, timeout=1.0) as grader:
+        assert grader.grade(["5"], ["\\boxed{9^{9^{9^{9^{9}}}}}"])[0].outcome == "timeout"
+        start = time.monotonic()
+        assert grader.grade(["5"], ["\\boxed{5}"])[0].outcome == "correct"
+        assert time.monotonic() - start < 0.5  # ~0.02 s warm, ~1 s when the worker re-imports
+
+
 def test_is_correct_and_strip_thinking_option():
     assert is_correct("12", "<think>\\boxed{13}</think>\\boxed{12}")
     # (grade_one is what each worker runs; in-process here to keep the test quick)

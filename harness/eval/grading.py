@@ -82,6 +82,29 @@ def _warm_worker() -> None:
     grade_one("1", "no answer here")
 
 
+_PARENT_WARM = False
+
+
+def _pool_context():
+    """Where fork is safe (Linux), warm the parent once and fork workers from it.
+
+    A worker killed at the timeout is replaced, and the sample queued behind it waits for
+    the new worker's warm-up: imports alone take ~1 s, so on a hostile batch every sample
+    after a timeout took timeout + 1-2 s (bench/scoring.py). A forked worker inherits the
+    imported, warmed grader and is ready in milliseconds. Elsewhere the platform default
+    start method is kept and workers warm themselves (slower, but correct)."""
+    global _PARENT_WARM
+    import multiprocessing
+    import sys
+
+    if sys.platform != "linux":
+        return multiprocessing
+    if not _PARENT_WARM:
+        _warm_worker()
+        _PARENT_WARM = True
+    return multiprocessing.get_context("fork")
+
+
 def _grade_task(gold: str, output: str, strip_thinking: bool) -> tuple[str, str | None]:
     grade = grade_one(gold, output, strip_thinking)
     return grade.outcome, grade.extracted
@@ -94,7 +117,7 @@ class Grader:
         from pebble import ProcessPool
 
         self.timeout, self.strip_thinking = timeout, strip_thinking
-        self.pool = ProcessPool(max_workers=max(1, workers), initializer=_warm_worker)
+        self.pool = ProcessPool(max_workers=max(1, workers), initializer=_warm_worker, context=_pool_context())
 
     def grade(self, golds: list[str], outputs: list[str], progress_label: str | None = None) -> list[Grade]:
         from pebble.common import ProcessExpired
