@@ -1,0 +1,205 @@
+"""Bad-input cases for `harness score` and `harness eval`: generations and benchmark files, evaluation flags."""
+
+import json
+
+from bad_input_corpus import GOOD_PROBLEM, GOOD_SCORE, Spec, case, eval_argv, score_argv, unreadable
+
+
+# --------------------------------------------------------------------------- harness score
+
+
+@case("score-malformed-jsonl", "a line that is not JSON", ":2:", "malformed JSON")
+def _(ctx):
+    return score_argv(ctx, ctx.write("g.jsonl", json.dumps(GOOD_SCORE) + "\n{not json\n"))
+
+
+@case("score-top-level-array", "a JSONL line that is an array, not an object", "expected a JSON object")
+def _(ctx):
+    return score_argv(ctx, ctx.write("g.jsonl", "[1, 2, 3]\n"))
+
+
+@case("score-missing-outputs", "no outputs field", "'outputs'")
+def _(ctx):
+    return score_argv(ctx, ctx.jsonl("g.jsonl", [{"id": "p1", "answer": "7"}]))
+
+
+@case("score-missing-answer", "no answer field and no --benchmark", "'answer'")
+def _(ctx):
+    return score_argv(ctx, ctx.jsonl("g.jsonl", [{"id": "p1", "outputs": ["7"]}]))
+
+
+@case("score-outputs-wrong-type", "outputs is a number", "'outputs'")
+def _(ctx):
+    return score_argv(ctx, ctx.jsonl("g.jsonl", [{**GOOD_SCORE, "outputs": 7}]))
+
+
+@case("score-output-item-wrong-type", "an output that is null, not a string", "'outputs'")
+def _(ctx):
+    return score_argv(ctx, ctx.jsonl("g.jsonl", [{**GOOD_SCORE, "outputs": ["\\boxed{7}", None]}]))
+
+
+@case("score-answer-wrong-type", "a gold answer that is a list", "'answer'")
+def _(ctx):
+    return score_argv(ctx, ctx.jsonl("g.jsonl", [{**GOOD_SCORE, "answer": ["7"]}]))
+
+
+@case("score-empty-file", "an empty JSONL file", "no lines")
+def _(ctx):
+    return score_argv(ctx, ctx.write("g.jsonl", ""))
+
+
+@case("score-non-utf8", "bytes that are not UTF-8", "malformed JSON")
+def _(ctx):
+    return score_argv(ctx, ctx.write("g.jsonl", b'{"answer": "7", "outputs": ["\xff\xfe"]}\n'))
+
+
+@case("score-missing-file", "a generations file that does not exist", "missing.jsonl")
+def _(ctx):
+    return score_argv(ctx, ctx.work / "missing.jsonl")
+
+
+@case("score-unreadable-file", "a file that cannot be read (chmod 000, or a folder when root)", "g.jsonl")
+def _(ctx):
+    path, how = unreadable(ctx, "g.jsonl", json.dumps(GOOD_SCORE) + "\n")
+    return Spec(score_argv(ctx, path), note=how)
+
+
+@case("score-bad-k-text", "--k that is not integers", "--k")
+def _(ctx):
+    return score_argv(ctx, ctx.jsonl("g.jsonl", [GOOD_SCORE]), "--k", "one,two")
+
+
+@case("score-k-greater-than-n", "pass@3 from one output per problem", "pass@3")
+def _(ctx):
+    return score_argv(ctx, ctx.jsonl("g.jsonl", [GOOD_SCORE]), "--k", "3")
+
+
+@case("score-k-zero", "pass@0", "pass@0")
+def _(ctx):
+    return score_argv(ctx, ctx.jsonl("g.jsonl", [GOOD_SCORE]), "--k", "0")
+
+
+@case("score-workers-zero", "zero grader workers", "--workers")
+def _(ctx):
+    return score_argv(ctx, ctx.jsonl("g.jsonl", [GOOD_SCORE]), "--workers", "0")
+
+
+@case("score-timeout-zero", "a grading timeout of 0 s", "--timeout")
+def _(ctx):
+    return score_argv(ctx, ctx.jsonl("g.jsonl", [GOOD_SCORE]), "--timeout", "0")
+
+
+@case("score-unknown-benchmark", "--benchmark that is not registered", "nope")
+def _(ctx):
+    return score_argv(ctx, ctx.jsonl("g.jsonl", [GOOD_SCORE]), "--benchmark", "nope")
+
+
+@case("score-duplicate-ids", "the same problem id on two lines", "'p1'")
+def _(ctx):
+    data = ctx.jsonl("data/aime24.jsonl", [{"id": "p1", "problem": "3 + 4?", "answer": "7"},
+                                           {"id": "p2", "problem": "2 + 2?", "answer": "4"}])
+    gens = ctx.jsonl("g.jsonl", [{"id": "p1", "outputs": ["7"]}, {"id": "p1", "outputs": ["7"]}])
+    return score_argv(ctx, gens, "--benchmark", "aime24", "--data-dir", str(data.parent))
+
+
+# --------------------------------------------------------------------------- harness eval
+
+@case("eval-missing-model", "a model folder that does not exist", "/nonexistent")
+def _(ctx):
+    return ["eval", "--model", "/nonexistent/model", "--json", str(ctx.json_out), "--benchmarks", "synth_easy", "--limit", "1"]
+
+
+@case("eval-empty-model-folder", "a folder with no model in it", "config.json")
+def _(ctx):
+    (ctx.work / "empty").mkdir()
+    return ["eval", "--model", str(ctx.work / "empty"), "--json", str(ctx.json_out), "--benchmarks", "synth_easy", "--limit", "1"]
+
+
+@case("eval-config-without-weights", "a model folder with config.json and no weights", "cannot load model")
+def _(ctx):
+    folder = ctx.work / "noweights"
+    folder.mkdir()
+    (folder / "config.json").write_text((ctx.model / "config.json").read_text())
+    return ["eval", "--model", str(folder), "--json", str(ctx.json_out), "--benchmarks", "synth_easy", "--limit", "1"]
+
+
+@case("eval-unknown-benchmark", "a benchmark name that is not registered", "nope")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_easy,nope")
+
+
+@case("eval-k-greater-than-n", "pass@2 with n=1", "pass@2")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_easy", "--n", "1", "--k", "2")
+
+
+@case("eval-n-zero", "n = 0", "--n")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_easy", "--n", "0")
+
+
+@case("eval-negative-n", "n = -3", "--n")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_easy", "--n", "-3")
+
+
+@case("eval-bad-k-text", "--k 1,x", "--k")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_easy", "--k", "1,x")
+
+
+@case("eval-unknown-engine", "--engine nope", "nope")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_easy", "--engine", "nope")
+
+
+@case("eval-bad-dtype", "--dtype float8", "float8")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_easy", "--limit", "1", "--dtype", "float8")
+
+
+@case("eval-limit-zero", "--limit 0", "--limit")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_easy", "--limit", "0")
+
+
+@case("eval-data-malformed", "a benchmark file via --data-dir with a broken line", "aime24.jsonl:2", "malformed JSON")
+def _(ctx):
+    data = ctx.write("data/aime24.jsonl", json.dumps(GOOD_PROBLEM) + "\n{\"id\": \"a2\", \n")
+    return eval_argv(ctx, "--benchmarks", "aime24", "--data-dir", str(data.parent))
+
+
+@case("eval-data-missing-field", "a benchmark row without an answer", "'answer'")
+def _(ctx):
+    data = ctx.jsonl("data/aime24.jsonl", [GOOD_PROBLEM, {"id": "a2", "problem": "2 + 2?"}])
+    return eval_argv(ctx, "--benchmarks", "aime24", "--data-dir", str(data.parent))
+
+
+@case("eval-data-wrong-type", "a benchmark row whose problem is a mapping", "'problem'")
+def _(ctx):
+    data = ctx.jsonl("data/aime24.jsonl", [GOOD_PROBLEM, {"id": "a2", "problem": {"text": "2 + 2?"}, "answer": "4"}])
+    return eval_argv(ctx, "--benchmarks", "aime24", "--data-dir", str(data.parent))
+
+
+@case("eval-data-empty", "an empty benchmark file", "no problems")
+def _(ctx):
+    data = ctx.write("data/aime24.jsonl", "\n")
+    return eval_argv(ctx, "--benchmarks", "aime24", "--data-dir", str(data.parent))
+
+
+@case("eval-data-duplicate-ids", "two benchmark problems with one id", "'a1'")
+def _(ctx):
+    data = ctx.jsonl("data/aime24.jsonl", [GOOD_PROBLEM, {**GOOD_PROBLEM, "problem": "What is 4 + 3?"}])
+    return eval_argv(ctx, "--benchmarks", "aime24", "--data-dir", str(data.parent))
+
+
+@case("eval-data-file-absent", "--data-dir without the benchmark's file", "aime24.jsonl")
+def _(ctx):
+    (ctx.work / "data").mkdir()
+    return eval_argv(ctx, "--benchmarks", "aime24", "--data-dir", str(ctx.work / "data"))
+
+
+@case("eval-data-unreadable", "a benchmark file that cannot be read", "aime24.jsonl")
+def _(ctx):
+    path, how = unreadable(ctx, "data/aime24.jsonl", json.dumps(GOOD_PROBLEM) + "\n")
+    return Spec(eval_argv(ctx, "--benchmarks", "aime24", "--data-dir", str(path.parent)), note=how)
