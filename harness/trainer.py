@@ -162,10 +162,15 @@ def _log_last_step_callback():
     from transformers import TrainerCallback
 
     class LogLastStep(TrainerCallback):
-        """Log the last step too, so `final_loss` is the end of training, not the last multiple of logging_steps."""
+        """Log the last step too, so `final_loss` is the end of training, not the last multiple of logging_steps.
+
+        Also log at every checkpoint: a resumed Trainer averages its next logged loss only over
+        the steps it ran itself, so a checkpoint inside a logging interval would make that
+        interval's loss (and `final_loss`) differ from an uninterrupted run's. Runs after
+        DefaultFlowCallback, which decides `should_save` for this step."""
 
         def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step >= state.max_steps:
+            if state.global_step >= state.max_steps or control.should_save:
                 control.should_log = True
             return control
 
@@ -206,7 +211,7 @@ def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: 
         epochs=trainer.state.epoch,
         initial_loss=losses[0] if losses else None,
         final_loss=losses[-1] if losses else None,
-        mean_train_loss=result.training_loss,
+        mean_train_loss=mean_logged_loss(trainer.state.log_history) if losses else result.training_loss,
         runtime_s=round(time.time() - started, 2),
         lora=cfg.use_lora,
         seed=seed,
@@ -215,6 +220,20 @@ def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: 
         shutil.rmtree(ckpt_dir, ignore_errors=True)
         write_json(done, report)
     return report
+
+
+def mean_logged_loss(log_history: list[dict[str, Any]]) -> float | None:
+    """Mean loss per step over the whole run, from the logged interval means weighted by their steps.
+
+    The Trainer's own `training_loss` only sums the losses of steps run since the last resume,
+    so after a kill it is wrong; the log history is restored from the checkpoint and, with a log
+    at every checkpoint (`LogLastStep`), each interval's mean covers exactly its own steps."""
+    total, last = 0.0, 0
+    for entry in log_history:
+        if "loss" in entry and "step" in entry and entry["step"] > last:
+            total += entry["loss"] * (entry["step"] - last)
+            last = entry["step"]
+    return total / last if last else None
 
 
 def last_complete_checkpoint(ckpt_dir: Path) -> str | None:

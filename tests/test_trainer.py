@@ -209,3 +209,38 @@ def test_train_cli_errors_are_one_line(tmp_path, capsys):
         assert main(["train", *args, "--output-dir", str(tmp_path / "o")]) == 2
         err = capsys.readouterr().err.strip()
         assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_resume_inside_a_logging_interval_reports_the_uninterrupted_losses(tiny_model_dir, tmp_path, monkeypatch):
+    """A checkpoint (step 5) inside a logging interval (4, 6]: after resuming from it the report's
+    losses must match an uninterrupted run's, not just the steps run since the resume."""
+    import harness.trainer as trainer_mod
+
+    data = write_sft(tmp_path / "sft.jsonl", 24)
+    cfg = replace(FAST, num_train_epochs=1, per_device_train_batch_size=4, save_steps=5, logging_steps=4)
+    reference = train_sft(str(tiny_model_dir), data, tmp_path / "ref", cfg)
+
+    def killed(*args, **kwargs):  # stands in for a kill after the last step, before the model folder is saved
+        raise KeyboardInterrupt
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(trainer_mod, "_save_model", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train_sft(str(tiny_model_dir), data, out, cfg)
+    monkeypatch.undo()
+    import shutil
+
+    shutil.rmtree(out / CHECKPOINTS / "checkpoint-6")  # as if killed before the final save
+    assert (out / CHECKPOINTS / "checkpoint-5" / "trainer_state.json").is_file()
+    resumed = train_sft(str(tiny_model_dir), data, out, cfg)
+    assert resumed["resumed_from_step"] == 5 and resumed["steps"] == reference["steps"] == 6
+    for key in ("initial_loss", "final_loss", "mean_train_loss"):
+        assert resumed[key] == pytest.approx(reference[key], abs=1e-6), key
+
+
+def test_mean_logged_loss_weights_intervals_by_their_steps():
+    from harness.trainer import mean_logged_loss
+
+    history = [{"loss": 4.0, "step": 1}, {"loss": 2.0, "step": 4}, {"loss": 1.0, "step": 5}, {"train_loss": 9.0, "step": 5}]
+    assert mean_logged_loss(history) == pytest.approx((4.0 + 3 * 2.0 + 1.0) / 5)
+    assert mean_logged_loss([]) is None
