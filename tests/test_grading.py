@@ -49,6 +49,23 @@ def test_sample_after_a_timeout_does_not_wait_for_a_cold_worker():
         assert time.monotonic() - start < 0.5  # ~0.02 s warm, ~1 s when the worker re-imports
 
 
+def test_timeout_kills_a_worker_stuck_in_c_code_at_once():
+    # a Python-level SIGTERM handler can't run until a C call returns: pebble then waited
+    # 3 s before SIGKILL (and held up every other worker's timeout meanwhile)
+    import functools
+    import hashlib
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    from harness.eval.grading import Grader
+
+    with Grader(workers=1, timeout=0.5) as grader:
+        stuck = functools.partial(hashlib.pbkdf2_hmac, "sha256", b"x", b"y", 10**9)  # minutes in C
+        start = time.monotonic()
+        with pytest.raises(FutureTimeout):
+            grader.pool.schedule(stuck, timeout=0.5).result()
+        assert time.monotonic() - start < 2.0  # ~0.6 s; ~3.6 s with pebble's handler
+
+
 def test_is_correct_and_strip_thinking_option():
     assert is_correct("12", "<think>\\boxed{13}</think>\\boxed{12}")
     # (grade_one is what each worker runs; in-process here to keep the test quick)

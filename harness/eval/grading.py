@@ -82,6 +82,18 @@ def _warm_worker() -> None:
     grade_one("1", "no answer here")
 
 
+def _init_worker() -> None:
+    # pebble's SIGTERM handler is Python code, and Python runs handlers only between
+    # bytecodes: a worker deep in one long C call ignored the kill for up to pebble's 3 s
+    # grace period before SIGKILL, and pebble's manager thread, blocked in that join,
+    # delayed every other worker's timeout too (samples took timeout + 1-3 s in
+    # bench/scoring.py). A grader holds nothing to clean up, so let SIGTERM kill at once.
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _warm_worker()
+
+
 _PARENT_WARM = False
 
 
@@ -117,7 +129,7 @@ class Grader:
         from pebble import ProcessPool
 
         self.timeout, self.strip_thinking = timeout, strip_thinking
-        self.pool = ProcessPool(max_workers=max(1, workers), initializer=_warm_worker, context=_pool_context())
+        self.pool = ProcessPool(max_workers=max(1, workers), initializer=_init_worker, context=_pool_context())
 
     def grade(self, golds: list[str], outputs: list[str], progress_label: str | None = None) -> list[Grade]:
         from pebble.common import ProcessExpired
