@@ -3,6 +3,11 @@
 Prompts are sorted by length before batching (less padding), generation stops at the
 end of the assistant turn, and sampling is per-sample seeded (see `sampling.py`), so
 the text of sample j of a request is the same whatever batch it ran in.
+
+The decoding loop is our own rather than `model.generate`: a row that has finished is
+removed from the batch and its KV cache, so the rest of the batch stops paying for it.
+`generate` keeps every row to the end; with answers of very different lengths (the usual
+case: most rows stop early, a few run to the token limit) that is most of the work.
 """
 
 from __future__ import annotations
@@ -100,23 +105,42 @@ class HFEngine:
 
     def _generate_batch(self, requests, batch, sampling: SamplingConfig) -> list[Completion]:
         import torch
-        from transformers import LogitsProcessorList
+        from transformers import DynamicCache
 
         prompts = [requests[r].prompt for r, _ in batch]
         enc = self._tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        pads = (enc.attention_mask == 0).sum(-1).tolist()
+        ids, mask = enc.input_ids, enc.attention_mask
         seeds = [sample_seed(sampling.seed, requests[r].seed_key, j) for r, j in batch]
-        sampler = RowSampler(sampling, seeds, pads)
+        sampler = RowSampler(sampling, seeds, (mask == 0).sum(-1).tolist())
+        stops = torch.tensor(self.stop_ids, device=self.device)
+        tokens: list[list[int]] = [[] for _ in batch]
+        live = list(range(len(batch)))  # batch positions still generating, in cache row order
+        cache = DynamicCache(config=self.model.config)
+        position = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: positions count real tokens only
         with torch.inference_mode():
-            out = self.model.generate(
-                **enc,
-                max_new_tokens=sampling.max_new_tokens,
-                do_sample=False,
-                logits_processor=LogitsProcessorList([sampler]),
-                use_cache=True,
-            )
-        generated = out[:, enc.input_ids.shape[1] :].tolist()
-        return [self._completion(tokens, sampling.max_new_tokens) for tokens in generated]
+            step_input = ids
+            for step in range(sampling.max_new_tokens):
+                logits = self.model(input_ids=step_input, attention_mask=mask, position_ids=position,
+                                    past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1, :]
+                chosen = sampler.choose(ids, logits)
+                for row, token in zip(live, chosen.tolist()):
+                    tokens[row].append(token)
+                if step == sampling.max_new_tokens - 1:
+                    break
+                running = ~torch.isin(chosen, stops)
+                if not bool(running.all()):
+                    keep = running.nonzero().squeeze(1)
+                    if keep.numel() == 0:
+                        break
+                    cache.batch_select_indices(keep)
+                    ids, mask, chosen = ids[keep], mask[keep], chosen[keep]
+                    sampler.keep(keep.tolist())
+                    live = [live[i] for i in keep.tolist()]
+                ids = torch.cat([ids, chosen[:, None]], dim=1)  # the context the repetition penalty sees
+                mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
+                position = mask.sum(-1, keepdim=True) - 1
+                step_input = chosen[:, None]
+        return [self._completion(row_tokens, sampling.max_new_tokens) for row_tokens in tokens]
 
     def _completion(self, tokens: list[int], max_new_tokens: int) -> Completion:
         stops = set(self.stop_ids)

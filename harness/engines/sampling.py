@@ -1,12 +1,12 @@
 """Per-sample seeded sampling that does not depend on batching.
 
 transformers draws one random stream for the whole batch, so a sample's tokens change
-with whatever else shares its batch. Instead, `generate` runs greedily with
-`RowSampler` as the last logits processor: it warps each row's logits (repetition
-penalty, temperature, top-k, top-p), draws that row's token from the row's own
-`torch.Generator` seeded from (seed, seed_key, sample index), and returns scores that
-force the chosen token. Each row consumes exactly one uniform number per step, so its
-stream is the same in any batch, on resume, and on CPU or GPU (the generators live on CPU).
+with whatever else shares its batch. Instead the engine's decoding loop asks
+`RowSampler` for each step's tokens: it warps each row's logits (repetition penalty,
+temperature, top-k, top-p) and draws that row's token from the row's own
+`torch.Generator` seeded from (seed, seed_key, sample index). Each row consumes exactly
+one uniform number per step, so its stream is the same in any batch, on resume, after
+other rows of its batch have finished, and on CPU or GPU (the generators live on CPU).
 """
 
 from __future__ import annotations
@@ -48,25 +48,27 @@ def warp(scores: torch.Tensor, context: torch.Tensor, valid: torch.Tensor, sampl
 
 
 class RowSampler:
-    """A transformers logits processor drawing each row from its own generator."""
+    """Chooses each row's next token from the row's own generator."""
 
     def __init__(self, sampling: SamplingConfig, seeds: list[int], pad_lengths: list[int]) -> None:
         self.sampling = sampling
         self.generators = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
         self.pad_lengths = torch.tensor(pad_lengths)
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def choose(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.LongTensor:
+        """The next token of every row, given the rows' tokens so far and the last logits."""
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)
         valid = positions[None, :] >= self.pad_lengths.to(input_ids.device)[:, None]
         warped = warp(scores, input_ids, valid, self.sampling)
         if self.sampling.temperature <= 0:
-            chosen = warped.argmax(-1)
-        else:
-            # One uniform per row per step, from the row's own stream; inverse-CDF draw.
-            uniforms = torch.stack([torch.rand((), generator=g) for g in self.generators]).to(scores.device)
-            cdf = warped.softmax(-1).cumsum(-1)
-            chosen = torch.searchsorted(cdf, (uniforms * cdf[:, -1])[:, None]).squeeze(1)
-            chosen = chosen.clamp_max(scores.shape[-1] - 1)
-        forced = torch.full_like(scores, float("-inf"))
-        forced.scatter_(1, chosen[:, None], 0.0)
-        return forced
+            return warped.argmax(-1)
+        # One uniform per row per step, from the row's own stream; inverse-CDF draw.
+        uniforms = torch.stack([torch.rand((), generator=g) for g in self.generators]).to(scores.device)
+        cdf = warped.softmax(-1).cumsum(-1)
+        chosen = torch.searchsorted(cdf, (uniforms * cdf[:, -1])[:, None]).squeeze(1)
+        return chosen.clamp_max(scores.shape[-1] - 1)
+
+    def keep(self, rows: list[int]) -> None:
+        """Drop every row not in `rows` (finished rows leave the batch)."""
+        self.generators = [self.generators[i] for i in rows]
+        self.pad_lengths = self.pad_lengths[rows]
