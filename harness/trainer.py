@@ -188,8 +188,11 @@ def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: 
         raise HarnessError(f"--output-dir exists and is not a folder: {output_dir}")
     run_id = _run_id(model, data, cfg, seed)
     done = output_dir / REPORT
+    ckpt_dir = output_dir / CHECKPOINTS
     if done.is_file() and read_json(done).get("run_id") == run_id:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)  # a kill between the report and the cleanup left them
         return read_json(done)  # finished earlier with these exact inputs
+    _claim_checkpoints(ckpt_dir, run_id)
 
     records = load_sft_records(data)
     started = time.time()
@@ -198,7 +201,6 @@ def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: 
     report["dropped_fully_truncated"] = len(records) - len(trainer.train_dataset)
     if len(trainer.train_dataset) == 0:
         raise HarnessError(f"every prompt fills train.max_length={cfg.max_length}: no completion token left to train on")
-    ckpt_dir = output_dir / CHECKPOINTS
     last = last_complete_checkpoint(ckpt_dir)
     result = trainer.train(resume_from_checkpoint=last)
     _save_model(trainer, model, output_dir, cfg)
@@ -217,9 +219,22 @@ def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: 
         seed=seed,
     )
     if trainer.is_world_process_zero():
-        shutil.rmtree(ckpt_dir, ignore_errors=True)
+        # The report first: a kill mid-delete must not leave a half-deleted checkpoint that a
+        # rerun would resume from; with the report written, a rerun only finishes the cleanup.
         write_json(done, report)
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
     return report
+
+
+def _claim_checkpoints(ckpt_dir: Path, run_id: str) -> None:
+    """Drop checkpoints a killed run with other inputs left here, then mark these as `run_id`'s."""
+    marker = ckpt_dir / "run_id"
+    if os.environ.get("RANK", "0") != "0":
+        return
+    if ckpt_dir.is_dir() and not (marker.is_file() and marker.read_text().strip() == run_id):
+        shutil.rmtree(ckpt_dir)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(run_id + "\n")
 
 
 def mean_logged_loss(log_history: list[dict[str, Any]]) -> float | None:
@@ -243,11 +258,19 @@ def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
     steps = sorted((p for p in ckpt_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
                    key=lambda p: int(p.name.split("-")[-1]), reverse=True)
     for path in steps:
-        if (path / "trainer_state.json").is_file():  # the Trainer writes it after weights, optimizer and RNG
+        if _readable_json(path / "trainer_state.json"):  # written after weights, optimizer and RNG; not atomically
             return str(path)
         if os.environ.get("RANK", "0") == "0":  # under accelerate, one process cleans up
             shutil.rmtree(path, ignore_errors=True)
     return None
+
+
+def _readable_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def _save_model(trainer: Any, model: str, output_dir: Path, cfg: TrainConfig) -> None:

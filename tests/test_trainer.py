@@ -244,3 +244,39 @@ def test_mean_logged_loss_weights_intervals_by_their_steps():
     history = [{"loss": 4.0, "step": 1}, {"loss": 2.0, "step": 4}, {"loss": 1.0, "step": 5}, {"train_loss": 9.0, "step": 5}]
     assert mean_logged_loss(history) == pytest.approx((4.0 + 3 * 2.0 + 1.0) / 5)
     assert mean_logged_loss([]) is None
+
+
+def test_checkpoint_with_torn_trainer_state_is_skipped(tmp_path):
+    from harness.trainer import last_complete_checkpoint
+
+    ckpts = tmp_path / CHECKPOINTS
+    for step, state in ((2, "{}"), (4, '{"global_step": 4, "log_hi')):  # killed while writing step 4's state
+        (ckpts / f"checkpoint-{step}").mkdir(parents=True)
+        (ckpts / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
+    assert Path(last_complete_checkpoint(ckpts)).name == "checkpoint-2"
+
+
+def test_checkpoints_of_other_inputs_are_not_resumed(tmp_path):
+    from harness.trainer import _claim_checkpoints
+
+    ckpts = tmp_path / CHECKPOINTS
+    (ckpts / "checkpoint-3").mkdir(parents=True)
+    (ckpts / "checkpoint-3" / "trainer_state.json").write_text("{}")
+    _claim_checkpoints(ckpts, "run-b")  # left by a killed run of unknown inputs
+    assert not (ckpts / "checkpoint-3").exists()
+    (ckpts / "checkpoint-3").mkdir()
+    _claim_checkpoints(ckpts, "run-b")  # the same run's own checkpoints stay
+    assert (ckpts / "checkpoint-3").exists()
+    _claim_checkpoints(ckpts, "run-c")
+    assert not (ckpts / "checkpoint-3").exists() and (ckpts / "run_id").read_text().strip() == "run-c"
+
+
+def test_kill_after_the_report_only_leaves_cleanup_to_do(tiny_model_dir, tmp_path):
+    data = write_sft(tmp_path / "sft.jsonl", 8)
+    cfg = replace(FAST, num_train_epochs=1)
+    first = train_sft(str(tiny_model_dir), data, tmp_path / "out", cfg)
+    left = tmp_path / "out" / CHECKPOINTS / "checkpoint-1"  # a half-deleted checkpoint from the final cleanup
+    left.mkdir(parents=True)
+    (left / "trainer_state.json").write_text("{}")
+    assert train_sft(str(tiny_model_dir), data, tmp_path / "out", cfg) == first
+    assert not (tmp_path / "out" / CHECKPOINTS).exists()
