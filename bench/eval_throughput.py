@@ -1,0 +1,130 @@
+"""Eval throughput: `harness eval` (transformers engine) against lm-eval's `hf` model.
+
+Same checkpoint, same problems, same prompt, same grader, greedy decoding, the same batch
+size and generation budget: the synthetic benchmark is exported with `harness
+export-lm-eval`, so lm-eval renders the identical chat prompt and scores with the
+harness's own grader. Both commands run cold (fresh store / output folder, nothing cached)
+as subprocesses, one after the other, and each is timed as a whole, start-up included,
+because that is what a user waits for. Accuracy is compared sample by sample.
+
+    python bench/eval_throughput.py [--limit 200] [--batch-size 64] [--max-new-tokens 144] [--model DIR]
+
+Without --model the synthetic student is built (or reused) in $HARNESS_STORE / --store:
+about 4 minutes on 2 CPU cores the first time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tabulate import tabulate
+
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+BIN = Path(sys.executable).parent
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--benchmark", default="synth_easy")
+    p.add_argument("--limit", type=int, default=200, help="problems (default: all 200 of synth_easy)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--max-new-tokens", type=int, default=144,
+                   help="generation budget; prompt + budget must fit the tiny student's 256-token context, "
+                        "or lm-eval would cut the prompt")
+    p.add_argument("--model", help="model folder (default: the synthetic world's synth:tiny)")
+    p.add_argument("--store", help="run store holding the synthetic student (default $HARNESS_STORE)")
+    p.add_argument("--json", metavar="PATH", help="write the figures as JSON")
+    return p.parse_args()
+
+
+def timed(cmd: list[str], log: Path) -> float:
+    start = time.perf_counter()
+    with log.open("w") as out:
+        rc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=ENV).returncode
+    seconds = time.perf_counter() - start
+    if rc != 0:
+        sys.exit(f"error: {' '.join(cmd[:2])} exited {rc}; see {log}")
+    return seconds
+
+
+def resolve_model(args: argparse.Namespace) -> str:
+    if args.model:
+        return args.model
+    from harness.config import resolve_run_config
+    from harness.store import RunStore
+    from harness.synth.world import resolve_student
+
+    cfg = resolve_run_config("synthetic")
+    return resolve_student(cfg.student.model, cfg.world, RunStore(args.store))
+
+
+def lm_eval_outcomes(out_dir: Path, task: str) -> dict[str, bool]:
+    """Per-problem correctness from lm-eval's --log_samples file."""
+    files = glob.glob(str(out_dir / "**" / f"samples_{task}_*.jsonl"), recursive=True)
+    if len(files) != 1:
+        sys.exit(f"error: expected one lm-eval samples file for {task} under {out_dir}, found {len(files)}")
+    rows = [json.loads(line) for line in Path(files[0]).read_text().splitlines() if line.strip()]
+    return {r["doc"]["id"]: r["acc"] == 1.0 for r in rows}
+
+
+def main() -> int:
+    args = parse_args()
+    model = resolve_model(args)
+    tmp = Path(tempfile.mkdtemp(prefix="bench-eval-"))
+    task = f"harness_{args.benchmark}"
+    subprocess.run([str(BIN / "harness"), "export-lm-eval", "--benchmark", args.benchmark, "--out", str(tmp / "task"),
+                    "--limit", str(args.limit), "--max-new-tokens", str(args.max_new_tokens)],
+                   check=True, env=ENV, stdout=subprocess.DEVNULL)
+
+    harness_s = timed([str(BIN / "harness"), "eval", "--model", model, "--benchmarks", args.benchmark,
+                       "--limit", str(args.limit), "--n", "1", "--k", "1", "--temperature", "0",
+                       "--max-new-tokens", str(args.max_new_tokens), "--batch-size", str(args.batch_size),
+                       "--engine", "transformers", "--store", str(tmp / "store"), "--json", str(tmp / "harness.json")],
+                      tmp / "harness.log")
+    lm_eval_s = timed([str(BIN / "lm_eval"), "--model", "hf",
+                       "--model_args", f"pretrained={model},dtype=float32",
+                       "--device", "cpu", "--batch_size", str(args.batch_size),
+                       "--include_path", str(tmp / "task"), "--tasks", task, "--apply_chat_template",
+                       "--log_samples", "--output_path", str(tmp / "lm_eval")],
+                      tmp / "lm_eval.log")
+
+    ours = json.loads((tmp / "harness.json").read_text())["benchmarks"][args.benchmark]
+    ours_ok = {s["id"]: s["outcome"] == "correct" for s in ours["samples"]}
+    theirs_ok = lm_eval_outcomes(tmp / "lm_eval", task)
+    if set(ours_ok) != set(theirs_ok):
+        sys.exit(f"error: the two runs scored different problems ({len(ours_ok)} vs {len(theirs_ok)})")
+    n = len(ours_ok)
+    acc_ours, acc_theirs = sum(ours_ok.values()) / n, sum(theirs_ok.values()) / n
+    disagree = sum(ours_ok[i] != theirs_ok[i] for i in ours_ok)
+    ratio = lm_eval_s / harness_s
+    print(f"{n} problems of {args.benchmark}, greedy, batch {args.batch_size}, max {args.max_new_tokens} new tokens, model {model}")
+    print(tabulate([["harness eval (transformers)", f"{harness_s:.1f}", f"{n / harness_s:.2f}", f"{acc_ours:.1%}"],
+                    ["lm-eval hf", f"{lm_eval_s:.1f}", f"{n / lm_eval_s:.2f}", f"{acc_theirs:.1%}"]],
+                   headers=["command", "wall s", "samples/s", "accuracy"]))
+    print(f"speed-up: {ratio:.2f}x (target >= 2x); per-sample correctness differs on {disagree} of {n}")
+    ok = ratio >= 2 and disagree == 0
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+            "benchmark": args.benchmark, "problems": n, "batch_size": args.batch_size,
+            "max_new_tokens": args.max_new_tokens, "model": model,
+            "harness_seconds": harness_s, "lm_eval_seconds": lm_eval_s, "speedup": ratio,
+            "harness_accuracy": acc_ours, "lm_eval_accuracy": acc_theirs, "disagreements": disagree,
+        }, indent=2))
+    print(f"{int(ok)} passed, {int(not ok)} failed")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
