@@ -140,7 +140,7 @@ class EvalScenario(_StageScenario):
     done_files = ("result.json", "generations.jsonl", "grades.jsonl")
     extra_files = ("grades.jsonl",)
     key_field = "key"
-    limit, n = 6, 2
+    limit, n = 24, 2  # enough engine calls that random kills land during generation, not only in start-up
 
     def argv(self, root: Path) -> list[str]:
         return ["eval", "--model", str(self.model), "--benchmarks", "synth_easy", "--limit", str(self.limit),
