@@ -61,20 +61,29 @@ def test_greedy_matches_plain_transformers_generate(engine):
     assert ours.num_tokens == (stop[0] + 1 if stop else 10)
 
 
-def test_rows_that_stop_early_leave_the_batch_without_changing_the_others(engine, monkeypatch):
-    """Sample j of a prompt is the same whether its batch-mates stop early (and are pruned) or not."""
+def test_continuous_batching_does_not_change_any_row(engine, monkeypatch):
+    """Rows that stop early leave, queued prompts join the running batch: sample j of a prompt is
+    still exactly what it is when generated alone."""
+    from harness.engines import decoding
+
     problems = PROBLEMS + ["Count to five.", "2 * 3 + 4 = ?", "Name a prime number bigger than ten."]
+    sampling = SamplingConfig(**{**SAMPLING.__dict__, "max_new_tokens": 16})
     requests = [GenerationRequest(render_prompt(engine.tokenizer, p, "Solve."), f"s/{i}", [0, 1]) for i, p in enumerate(problems)]
-    first = engine.generate(requests, SAMPLING)
-    # Make a token some rows emit early a stop token, so rows finish at different steps.
+    first = engine.generate(requests, sampling)
+    # Make tokens some rows emit early stop tokens, so rows finish at different steps.
     tok = engine.tokenizer
     seen = [tok(c.text, add_special_tokens=False).input_ids for cs in first for c in cs]
-    plain = [t for row in seen for t in row[1:6] if tok.decode([t]).isascii() and tok.decode([t]).strip()]
-    extra = next(t for t in plain if sum(t in r for r in seen) < len(seen))
-    monkeypatch.setattr(engine, "stop_ids", engine.stop_ids + [extra])
-    together = engine.generate(requests, SAMPLING)
+    plain = [t for row in seen for t in row[1:10] if tok.decode([t]).isascii() and tok.decode([t]).strip()]
+    extra = [t for t in dict.fromkeys(plain) if sum(t in r for r in seen) < len(seen)][:3]
+    monkeypatch.setattr(engine, "stop_ids", engine.stop_ids + extra)
+    joins = []
+    extend = decoding.Rows.extend
+    monkeypatch.setattr(decoding.Rows, "extend", lambda self, other, pad: (joins.append(len(other.keys)), extend(self, other, pad))[1])
+    monkeypatch.setattr(engine.cfg, "batch_size", 3)  # 12 rows through 3 slots
+    together = engine.generate(requests, sampling)
+    assert joins, "queued rows should have joined a running batch"
     assert len({c.num_tokens for cs in together for c in cs}) > 1, "rows should finish at different steps"
-    alone = [[engine.generate([GenerationRequest(r.prompt, r.seed_key, [j])], SAMPLING)[0][0] for j in r.sample_indices]
+    alone = [[engine.generate([GenerationRequest(r.prompt, r.seed_key, [j])], sampling)[0][0] for j in r.sample_indices]
              for r in requests]
     assert [[(c.text, c.num_tokens) for c in cs] for cs in together] == [[(c.text, c.num_tokens) for c in cs] for cs in alone]
 

@@ -4,17 +4,15 @@ Prompts are sorted by length before batching (less padding), generation stops at
 end of the assistant turn, and sampling is per-sample seeded (see `sampling.py`), so
 the text of sample j of a request is the same whatever batch it ran in.
 
-The decoding loop is our own rather than `model.generate`: a row that has finished is
-removed from the batch and its KV cache, so the rest of the batch stops paying for it.
-`generate` keeps every row to the end; with answers of very different lengths (the usual
-case: most rows stop early, a few run to the token limit) that is most of the work.
+The decoding loop is our own rather than `model.generate`: continuous batching
+(`decoding.py`), where finished rows leave the batch and queued prompts take their places.
 """
 
 from __future__ import annotations
 
 from harness.config import EngineConfig, SamplingConfig
 from harness.engines.base import Completion, GenerationRequest
-from harness.engines.sampling import RowSampler, sample_seed
+from harness.engines.sampling import sample_seed
 from harness.errors import HarnessError
 
 # Tokens that end an assistant turn in common chat templates (Qwen, Llama 3, Gemma, Phi).
@@ -83,17 +81,18 @@ class HFEngine:
         return sorted(ids)
 
     def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig) -> list[list[Completion]]:
+        from harness.engines.decoding import decode
+
         greedy = sampling.temperature <= 0
         # One row per (request, sample); greedy samples are identical, so run each prompt once.
         rows = [(r, j) for r, req in enumerate(requests) for j in (req.sample_indices[:1] if greedy else req.sample_indices)]
         lengths = [len(self._tokenizer(requests[r].prompt, add_special_tokens=False).input_ids) for r, _ in rows]
         order = sorted(range(len(rows)), key=lambda i: -lengths[i])
-        done: dict[tuple[int, int], Completion] = {}
-        size = max(1, self.cfg.batch_size)
-        for start in range(0, len(order), size):
-            batch = [rows[i] for i in order[start : start + size]]
-            for key, completion in zip(batch, self._generate_batch(requests, batch, sampling)):
-                done[key] = completion
+        work = [(rows[i], requests[rows[i][0]].prompt, sample_seed(sampling.seed, requests[rows[i][0]].seed_key, rows[i][1]))
+                for i in order]
+        done = {key: self._completion(tokens, sampling.max_new_tokens)
+                for key, tokens in decode(self.model, self._tokenizer, work, sampling, self.stop_ids,
+                                          max(1, self.cfg.batch_size), self.device)}
         out = []
         for r, req in enumerate(requests):
             if greedy:
@@ -102,45 +101,6 @@ class HFEngine:
             else:
                 out.append([done[(r, j)] for j in req.sample_indices])
         return out
-
-    def _generate_batch(self, requests, batch, sampling: SamplingConfig) -> list[Completion]:
-        import torch
-        from transformers import DynamicCache
-
-        prompts = [requests[r].prompt for r, _ in batch]
-        enc = self._tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        ids, mask = enc.input_ids, enc.attention_mask
-        seeds = [sample_seed(sampling.seed, requests[r].seed_key, j) for r, j in batch]
-        sampler = RowSampler(sampling, seeds, (mask == 0).sum(-1).tolist())
-        stops = torch.tensor(self.stop_ids, device=self.device)
-        tokens: list[list[int]] = [[] for _ in batch]
-        live = list(range(len(batch)))  # batch positions still generating, in cache row order
-        cache = DynamicCache(config=self.model.config)
-        position = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: positions count real tokens only
-        with torch.inference_mode():
-            step_input = ids
-            for step in range(sampling.max_new_tokens):
-                logits = self.model(input_ids=step_input, attention_mask=mask, position_ids=position,
-                                    past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1, :]
-                chosen = sampler.choose(ids, logits)
-                for row, token in zip(live, chosen.tolist()):
-                    tokens[row].append(token)
-                if step == sampling.max_new_tokens - 1:
-                    break
-                running = ~torch.isin(chosen, stops)
-                if not bool(running.all()):
-                    keep = running.nonzero().squeeze(1)
-                    if keep.numel() == 0:
-                        break
-                    cache.batch_select_indices(keep)
-                    ids, mask, chosen = ids[keep], mask[keep], chosen[keep]
-                    sampler.keep(keep.tolist())
-                    live = [live[i] for i in keep.tolist()]
-                ids = torch.cat([ids, chosen[:, None]], dim=1)  # the context the repetition penalty sees
-                mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=1)
-                position = mask.sum(-1, keepdim=True) - 1
-                step_input = chosen[:, None]
-        return [self._completion(row_tokens, sampling.max_new_tokens) for row_tokens in tokens]
 
     def _completion(self, tokens: list[int], max_new_tokens: int) -> Completion:
         stops = set(self.stop_ids)
