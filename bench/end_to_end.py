@@ -65,16 +65,21 @@ def run_palign(store: Path, log: Path, profile: Path | None = None) -> float:
     return seconds
 
 
-def stage_seconds(store: Path) -> dict[str, float]:
-    """Seconds per stage kind, from the started/finished stamps of the stage manifests."""
+def stage_seconds(store: Path, since: datetime) -> dict[str, float]:
+    """Seconds per stage kind computed after `since`, from the stamps of the stage manifests."""
     out: dict[str, float] = {}
     for kind in STAGES:
         for manifest in (store / kind).glob("*/manifest.json"):
             m = json.loads(manifest.read_text())
-            t0 = datetime.strptime(m["started"], "%Y-%m-%dT%H:%M:%SZ")
-            t1 = datetime.strptime(m["finished"], "%Y-%m-%dT%H:%M:%SZ")
-            out[kind] = out.get(kind, 0.0) + (t1 - t0).total_seconds()
+            t0 = datetime.strptime(m["started"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            t1 = datetime.strptime(m["finished"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            if t0 >= since:  # a stage reused from an earlier run is not this run's time
+                out[kind] = out.get(kind, 0.0) + (t1 - t0).total_seconds()
     return out
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
 
 
 def hotspots(profile: Path) -> dict[str, float]:
@@ -101,13 +106,15 @@ def main() -> int:
     if not args.skip_cold:
         if store.exists() and any(store.iterdir()):
             sys.exit(f"error: {store} is not empty; a cold run needs an empty store (or pass --skip-cold)")
+        since = utc_now()
         figures["cold_seconds"] = run_palign(store, logs / "cold.log")
-        figures["cold_stages"] = stage_seconds(store)
+        figures["cold_stages"] = stage_seconds(store, since)
     elif not (store / "world").is_dir():
         sys.exit(f"error: {store} holds no synthetic student (world/); run without --skip-cold first")
     keep_only_student(store)
+    since = utc_now()
     figures["warm_seconds"] = run_palign(store, logs / "warm.log", profile=logs / "warm.prof")
-    figures["warm_stages"] = stage_seconds(store)
+    figures["warm_stages"] = stage_seconds(store, since)
     figures["warm_hotspots"] = hotspots(logs / "warm.prof")
 
     rows = []
