@@ -83,7 +83,7 @@ def main() -> int:
 
         def fresh_judge():
             # No cache shared between the two modes: each generates everything it judges.
-            return make_judge(params.judge, CachedGenerator(engine, None, batch_size=cfg.engine.batch_size),
+            return make_judge(params.judge, CachedGenerator(engine, None),
                               instruction=cfg.eval.instruction, enable_thinking=None, seed=cfg.seed,
                               sampling=sampling, grader=grade, k=params.rollouts, threshold=params.threshold)
 

@@ -26,10 +26,11 @@ def _key(prompt: str, seed_key: str, sample: int, sampling: SamplingConfig) -> s
 class CachedGenerator:
     """Wraps an engine; `cache_path=None` disables the cache (tests, dry use)."""
 
-    def __init__(self, engine, cache_path: Path | None = None, batch_size: int = 64) -> None:
+    def __init__(self, engine, cache_path: Path | None = None, batch_size: int | None = None) -> None:
         self.engine = engine
         self.cache_path = cache_path
-        self.batch_size = batch_size
+        # Requests per engine call (results are stored after each): the engine's chunk, if it has one.
+        self.batch_size = batch_size or int(getattr(engine, "chunk_size", None) or 64)
         self.cache: dict[str, Completion] = {}
         self.generated_tokens = 0
         if cache_path is not None and cache_path.exists():

@@ -48,7 +48,9 @@ class HFEngine:
 
         self.model_id = model
         self.cfg = cfg
-        self.chunk_size = cfg.batch_size  # the runner flushes results after each chunk
+        # Callers store results after each call of this many rows: several batches, so that
+        # queued rows can refill a batch (continuous batching), few enough that a kill loses little.
+        self.chunk_size = 4 * max(1, cfg.batch_size)
         self.device = _pick_device(cfg.device)
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(model)
