@@ -22,6 +22,8 @@ import glob
 import json
 import os
 import platform
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,6 +46,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--max-length", type=int, default=512,
                    help="lm-eval's max_length: it left-cuts prompts to max_length - max_new_tokens, so this must "
                         "leave room for the whole prompt (the harness never cuts prompts)")
+    p.add_argument("--repeats", type=int, default=3, help="runs of each command; medians are reported (default 3)")
     p.add_argument("--model", help="model folder (default: the synthetic world's synth:tiny)")
     p.add_argument("--store", help="run store holding the synthetic student (default $HARNESS_STORE)")
     p.add_argument("--json", metavar="PATH", help="write the figures as JSON")
@@ -104,8 +107,17 @@ def main() -> int:
                       "--log_samples", "--output_path", str(tmp / f"lm_eval-{tag}")],
                      tmp / f"lm_eval-{tag}.log")
 
-    harness_1, lm_eval_1 = harness_eval(1, "one"), lm_eval(1, "one")
-    harness_s, lm_eval_s = harness_eval(args.limit, "all"), lm_eval(args.limit, "all")
+    # Interleaved repeats, medians: one slow moment on a shared machine does not decide the ratio.
+    runs: dict[str, list[float]] = {"h1": [], "l1": [], "hn": [], "ln": []}
+    for _ in range(args.repeats):
+        for tag in ("one", "all"):  # cold every time: nothing kept from the previous repeat
+            shutil.rmtree(tmp / f"store-{tag}", ignore_errors=True)
+            shutil.rmtree(tmp / f"lm_eval-{tag}", ignore_errors=True)
+        runs["h1"].append(harness_eval(1, "one"))
+        runs["l1"].append(lm_eval(1, "one"))
+        runs["hn"].append(harness_eval(args.limit, "all"))
+        runs["ln"].append(lm_eval(args.limit, "all"))
+    harness_1, lm_eval_1, harness_s, lm_eval_s = (statistics.median(runs[k]) for k in ("h1", "l1", "hn", "ln"))
 
     ours = json.loads((tmp / "harness-all.json").read_text())["benchmarks"][args.benchmark]
     ours_ok = {s["id"]: s["outcome"] == "correct" for s in ours["samples"]}
@@ -134,7 +146,7 @@ def main() -> int:
             "max_new_tokens": args.max_new_tokens, "model": model,
             "harness_seconds": harness_s, "lm_eval_seconds": lm_eval_s, "speedup": ratio,
             "harness_seconds_one_problem": harness_1, "lm_eval_seconds_one_problem": lm_eval_1,
-            "marginal_speedup": marginal_ours / marginal_theirs,
+            "marginal_speedup": marginal_ours / marginal_theirs, "runs_seconds": runs,
             "harness_accuracy": acc_ours, "lm_eval_accuracy": acc_theirs, "disagreements": disagree,
         }, indent=2))
     print(f"{int(ok)} passed, {int(not ok)} failed")
