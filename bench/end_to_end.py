@@ -16,20 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import pstats
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from common import machine, timed
 from tabulate import tabulate
 
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 HARNESS = [sys.executable, "-m", "harness.cli"]
 STAGES = ("world", "teacher", "method", "train", "eval")
 # Functions whose cumulative time says where a warm run goes (file suffix, function name).
@@ -56,13 +52,7 @@ def run_palign(store: Path, log: Path, profile: Path | None = None) -> float:
     if profile is not None:
         cmd = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "harness.cli"]
     cmd += ["run", "--method", "palign", "--store", str(store)]
-    start = time.perf_counter()
-    with log.open("w") as out:
-        rc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=ENV).returncode
-    seconds = time.perf_counter() - start
-    if rc != 0:
-        sys.exit(f"error: harness run exited {rc}; see {log}")
-    return seconds
+    return timed(cmd, log)
 
 
 def stage_seconds(store: Path, since: datetime) -> dict[str, float]:
@@ -102,7 +92,7 @@ def main() -> int:
     store = Path(args.store) if args.store else Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     logs = Path(tempfile.mkdtemp(prefix="bench-e2e-logs-"))
     figures: dict = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                     "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"}
+                     "machine": machine()}
     if not args.skip_cold:
         if store.exists() and any(store.iterdir()):
             sys.exit(f"error: {store} is not empty; a cold run needs an empty store (or pass --skip-cold)")

@@ -20,20 +20,17 @@ from __future__ import annotations
 import argparse
 import glob
 import json
-import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from common import ENV, machine, student, timed
 from tabulate import tabulate
 
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 BIN = Path(sys.executable).parent
 
 
@@ -53,27 +50,6 @@ def parse_args() -> argparse.Namespace:
     return p.parse_args()
 
 
-def timed(cmd: list[str], log: Path) -> float:
-    start = time.perf_counter()
-    with log.open("w") as out:
-        rc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=ENV).returncode
-    seconds = time.perf_counter() - start
-    if rc != 0:
-        sys.exit(f"error: {' '.join(cmd[:2])} exited {rc}; see {log}")
-    return seconds
-
-
-def resolve_model(args: argparse.Namespace) -> str:
-    if args.model:
-        return args.model
-    from harness.config import resolve_run_config
-    from harness.store import RunStore
-    from harness.synth.world import resolve_student
-
-    cfg = resolve_run_config("synthetic")
-    return resolve_student(cfg.student.model, cfg.world, RunStore(args.store))
-
-
 def lm_eval_outcomes(out_dir: Path, task: str) -> dict[str, bool]:
     """Per-problem correctness from lm-eval's --log_samples file."""
     files = glob.glob(str(out_dir / "**" / f"samples_{task}_*.jsonl"), recursive=True)
@@ -85,7 +61,7 @@ def lm_eval_outcomes(out_dir: Path, task: str) -> dict[str, bool]:
 
 def main() -> int:
     args = parse_args()
-    model = resolve_model(args)
+    model = student(args.model, args.store)
     tmp = Path(tempfile.mkdtemp(prefix="bench-eval-"))
     task = f"harness_{args.benchmark}"
     subprocess.run([str(BIN / "harness"), "export-lm-eval", "--benchmark", args.benchmark, "--out", str(tmp / "task"),
@@ -141,7 +117,7 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+            "machine": machine(),
             "benchmark": args.benchmark, "problems": n, "batch_size": args.batch_size,
             "max_new_tokens": args.max_new_tokens, "model": model,
             "harness_seconds": harness_s, "lm_eval_seconds": lm_eval_s, "speedup": ratio,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from dataclasses import replace
@@ -25,15 +24,14 @@ from datetime import datetime, timezone
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from common import machine, student  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
 from harness.config import resolve_run_config  # noqa: E402
 from harness.engines.base import load_engine  # noqa: E402
 from harness.eval.grading import Grader  # noqa: E402
 from harness.methods import Trace, get_method  # noqa: E402
-from harness.store import RunStore  # noqa: E402
 from harness.synth.teacher import synth_traces  # noqa: E402
-from harness.synth.world import resolve_student  # noqa: E402
 from palign.generate import CachedGenerator  # noqa: E402
 from palign.judges import JudgeQuery, make_judge  # noqa: E402
 from palign.method import searchable, split_trace  # noqa: E402
@@ -68,8 +66,7 @@ def search(traces, pieces, limits, judge, policy: str, one_at_a_time: bool):
 def main() -> int:
     args = parse_args()
     cfg = resolve_run_config("synthetic", overrides=[{"method": {"params": {"judge": args.judge}}}])
-    store = RunStore(args.store)
-    model = args.model or resolve_student(cfg.student.model, cfg.world, store)
+    model = student(args.model, args.store)
     params = get_method("palign").parse_params(cfg.method.params)
     traces = [Trace(**r) for r in synth_traces(cfg.world, args.traces)]
     engine = load_engine(model, cfg.engine)
@@ -105,7 +102,7 @@ def main() -> int:
     print(f"speed-up: {ratio:.1f}x (target >= 5x); same prefixes: {same} ({differing} of {len(traces)} differ)")
     figures = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
+        "machine": machine(),
         "judge": args.judge, "rollouts": params.rollouts, "traces": len(traces), "model": model,
         "batched_seconds": batched[3], "single_seconds": single[3], "speedup": ratio,
         "batched_generate_calls": batched[2], "single_generate_calls": single[2],
