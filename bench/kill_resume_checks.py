@@ -134,13 +134,13 @@ class _StageScenario(Scenario):
 
 
 class EvalScenario(_StageScenario):
-    """`harness eval`, sampled (temperature 0.7, n=2), one append per engine call of 2 problems."""
+    """`harness eval`, sampled (temperature 0.7, n=4), 60 problems, one append per engine call of 16 rows."""
 
     name, kind = "eval", "eval"
     done_files = ("result.json", "generations.jsonl", "grades.jsonl")
     extra_files = ("grades.jsonl",)
     key_field = "key"
-    limit, n = 24, 2  # enough engine calls that random kills land during generation, not only in start-up
+    limit, n = 60, 4  # enough engine calls that random kills land during generation, not only in start-up
 
     def argv(self, root: Path) -> list[str]:
         return ["eval", "--model", str(self.model), "--benchmarks", "synth_easy", "--limit", str(self.limit),
@@ -210,11 +210,12 @@ class TeacherScenario(_StageScenario):
 
 
 class TrainScenario(Scenario):
-    """`harness train` on 16 SFT records, batch 2, 1 epoch = 8 steps, a checkpoint every 3 steps and at the end,
-    logging every 5, so some resumes start inside a logging interval."""
+    """`harness train` on 64 SFT records, batch 2, 1 epoch = 32 steps, a checkpoint every 3 steps and at the end,
+    logging every 5, so some resumes start inside a logging interval (enough steps that kills land in training,
+    not only in start-up)."""
 
     name = "train"
-    records, epochs, batch, save_steps, logging_steps = 16, 1, 2, 3, 5
+    records, epochs, batch, save_steps, logging_steps = 64, 1, 2, 3, 5
 
     def __init__(self, model: Path) -> None:
         super().__init__(model)
