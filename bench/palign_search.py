@@ -6,7 +6,7 @@ harness advances all traces together, so each round is one batched generation. B
 here use the same student, the same judge settings (the `synthetic` preset's palign
 parameters) and the same persistent grader pool, so the ratio measures batching alone.
 
-    python bench/palign_search.py [--traces 32] [--judge rollout|self] [--model DIR] [--store DIR]
+    python bench/palign_search.py [--traces 200] [--judge rollout|self] [--model DIR] [--store DIR]
 
 Without --model the synthetic student is built (or reused) in the store: about 4 minutes
 on 2 CPU cores the first time.
@@ -40,7 +40,7 @@ from palign.search import batched_binary_search  # noqa: E402
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--traces", type=int, default=32, help="teacher traces searched (default 32)")
+    p.add_argument("--traces", type=int, default=200, help="teacher traces searched (default 200, the synthetic preset's teacher size)")
     p.add_argument("--judge", choices=("rollout", "self"), default="rollout")
     p.add_argument("--model", help="student model folder (default: the synthetic world's synth:tiny)")
     p.add_argument("--store", help="run store for the synthetic student (default $HARNESS_STORE)")
