@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from harness.errors import HarnessError
 from harness.eval.prompts import user_message
 from harness.methods import MethodContext, MethodResult, SFTExample, Trace, register_method
-from palign.align import BEGIN_MARKER, END_MARKER, AlignSettings
-from palign.generate import method_tools
+from harness.toolkit.prefix import BEGIN_MARKER, END_MARKER, AlignSettings
+from harness.toolkit.generation import method_tools
 from palign.method import align_and_collect, ratio_stats, split_trace
 
 VARIANTS = ("align", "prefix_only")

@@ -32,7 +32,7 @@ from harness.engines.base import load_engine  # noqa: E402
 from harness.eval.grading import Grader  # noqa: E402
 from harness.methods import Trace, get_method  # noqa: E402
 from harness.synth.teacher import synth_traces  # noqa: E402
-from palign.generate import CachedGenerator  # noqa: E402
+from harness.toolkit.generation import CachedGenerator  # noqa: E402
 from palign.judges import JudgeQuery, make_judge  # noqa: E402
 from palign.method import searchable, split_trace  # noqa: E402
 from palign.search import batched_binary_search  # noqa: E402

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from harness.console import progress
 from harness.errors import HarnessError
 from harness.methods import MethodContext, MethodResult, Trace, register_method
-from palign.align import BEGIN_MARKER, END_MARKER, PROMPT_STYLES, AlignSettings, align
-from palign.generate import method_tools
+from harness.toolkit.prefix import BEGIN_MARKER, END_MARKER, PROMPT_STYLES, AlignSettings, align
+from harness.toolkit.generation import method_tools
 from palign.judges import JUDGES, JudgeQuery, make_judge
 from palign.search import FAILURE_POLICIES, batched_binary_search
-from palign.splitter import chunk_sentences, split_sentences
+from harness.toolkit.splitter import chunk_sentences, split_sentences
 
 
 @dataclass

@@ -8,9 +8,9 @@ from harness.config import SamplingConfig
 from harness.engines.base import Completion
 from harness.eval.grading import Grade
 from harness.methods import MethodContext, Trace, get_method
-from palign.align import AlignSettings, align
+from harness.toolkit.prefix import AlignSettings, align
 from palign.judges import parse_label
-from palign.splitter import split_sentences
+from harness.toolkit.splitter import split_sentences
 
 
 class FakeTokenizer:

@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from palign.splitter import chunk_sentences, split_sentences
+from harness.toolkit.splitter import chunk_sentences, split_sentences
 
 # Text built from the pieces that trip naive splitters, plus arbitrary unicode.
 _ATOMS = st.sampled_from([

@@ -124,7 +124,7 @@ def _stats(values: list[int]) -> dict[str, float]:
 
 def _sentences(text: str) -> list[str]:
     try:
-        from palign.splitter import split_sentences
+        from harness.toolkit.splitter import split_sentences
     except ImportError:  # the splitter ships with the palign package; a plain rule otherwise
         import re
 
