@@ -102,3 +102,32 @@ def chunk_sentences(sentences: list[str], max_pieces: int | None) -> list[str]:
         hi = (i + 1) * len(sentences) // max_pieces
         out.append("".join(sentences[lo:hi]))
     return out
+
+
+UNITS = ("sentence", "paragraph")
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Split `text` at blank lines; the blank lines stay with the paragraph before them (lossless)."""
+    if not text:
+        return []
+    pieces: list[str] = []
+    start = 0
+    for match in re.finditer(r"\n[ \t]*\n\s*", text):
+        if text[start : match.start()].strip():
+            pieces.append(text[start : match.end()])
+            start = match.end()
+    if start < len(text):
+        if pieces and not text[start:].strip():
+            pieces[-1] += text[start:]
+        else:
+            pieces.append(text[start:])
+    return pieces
+
+
+def split_pieces(text: str, unit: str = "sentence", max_pieces: int | None = None) -> list[str]:
+    """The pieces a prefix search walks over: sentences or paragraphs, merged to at most `max_pieces`."""
+    if unit not in UNITS:
+        raise ValueError(f"unknown split unit {unit!r} (known: {', '.join(UNITS)})")
+    pieces = split_sentences(text) if unit == "sentence" else split_paragraphs(text)
+    return chunk_sentences(pieces, max_pieces)
