@@ -33,10 +33,16 @@ in its own process (clean peak-memory figures; a crash or hang costs one phase):
 Every figure, the GPU, driver, torch and transformers versions go to a JSON file, rewritten
 after each phase: --out PATH, else $OUT/gpu_check.json when OUT is set, else
 ./gpu_check.json; the phases' output goes to gpu_check.log beside it. On a machine without
-CUDA (or with --toy) everything runs at toy sizes in about two minutes on 2 cores; the slow
-test tests/test_gpu_check.py runs that. docs/GPU.md has the exact device command.
+CUDA (or with --toy) everything runs at toy sizes (2 layers, hidden 64, 8 prompts x 32
+tokens, 8 examples x 256 tokens, 2 problems per benchmark) in about a minute on 2 cores;
+the slow tests in tests/test_gpu_check.py run that. docs/GPU.md has the device command.
 
     python bench/gpu_check.py [--toy] [--out PATH] [--phases gen-qwen2,train,...] [--budget-s 540]
+        [--size gen_batch=32 ...] [--repeats 3] [--work DIR (kept)] [--hold-engines]
+
+--budget-s bounds the whole run: a phase that would start after it is skipped, one still
+running is killed, and whatever its finished steps wrote stays in the report. --hold-engines
+is the memory check's self-test: every engine and its model are kept alive, so it must fail.
 
 A closing `N passed, M failed` line counts the checks (fp32 agreement, engine seeded
 sampling, each phase ran, the student engine released before training); the exit code is 1
@@ -1157,7 +1163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--toy", action="store_true", help="toy sizes (the default without CUDA)")
     parser.add_argument("--full", action="store_true", help="full sizes even without CUDA (slow)")
-    parser.add_argument("--out", help="JSON report path (default $OUT/gpu_check.json, else ./gpu_check.json)")
+    parser.add_argument("--out", "--json", dest="out",
+                        help="JSON report path (default $OUT/gpu_check.json, else ./gpu_check.json)")
     parser.add_argument("--work", help="work folder for models and data (default: a temporary folder, removed)")
     parser.add_argument("--data-dir", help="folder with aime24/aime25/amc12/math500 .jsonl "
                         "(default .gpu_data/benchmarks, then ../shared/benchmarks, then $HARNESS_DATA_DIR)")
