@@ -404,9 +404,10 @@ def sft_records(tokenizer, problems: list[str], n: int, tokens: int) -> list[dic
     sentences = int(tokens / per_sentence * 1.15) + 8
     records = []
     for i in range(n):
-        problem = problems[i % len(problems)]
-        if len(problem) > 600:
-            problem = problem[:600]
+        problem = problems[i % len(problems)][:600]
+        # the prompt takes at most a quarter of the example, so every example has completion tokens
+        while len(problem) > 20 and len(tokenizer(f"{PAPER_INSTRUCTION}\n{problem}", add_special_tokens=False).input_ids) > tokens // 4:
+            problem = problem[: int(len(problem) * 0.8)]
         completion = " ".join(filler_sentence(i * 1000 + k) for k in range(sentences))
         records.append({"id": f"gpu-check-{i}", "prompt": [{"role": "user", "content": f"{PAPER_INSTRUCTION}\n{problem}"}],
                         "completion": [{"role": "assistant", "content": completion}]})
@@ -1055,8 +1056,8 @@ def checks_and_findings(report: dict) -> tuple[list[dict], dict]:
             run = p.get("train_sft") or {}
             check("harness trainer: LoRA r=16 all-linear, gradient checkpointing" + (", bf16" if report["cuda"] else ""),
                   ok(phase) and "error" not in run and run.get("tokens_per_s") is not None,
-                  f"{run.get('tokens_per_s')} tokens/s, peak {run.get('peak_mib')} MiB" if "error" not in run
-                  else run["error"])
+                  (f"{run.get('tokens_per_s')} tokens/s, " + (f"peak {run.get('peak_mib')} MiB" if report["cuda"] else
+                   f"process peak RSS {p.get('process_peak_rss_mib')} MiB")) if "error" not in run else run["error"])
         elif phase == "pipeline":
             run = p.get("run") or {}
             skipped = p.get("skipped")
