@@ -13,8 +13,8 @@
 # everything in it and the device tool can `carry` it. Versions are the ones this project
 # is tested with (the local virtualenv; pyproject.toml's lower bounds). transformers 5.24
 # replaces the machine's 5.17 (pyproject asks for >= 5.23), with regex, which transformers
-# checks at import. pyarrow and pandas are NOT shipped (about 45 MiB together); the machine
-# has both. Everything else the harness imports is on the machine already.
+# checks at import. pyarrow and pandas are NOT shipped (their 3.12 wheels are 64 MiB together,
+# the whole carry limit); the machine has both. Everything else the harness imports is on the machine already.
 #
 # On the GPU machine, first in the command:
 #   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
