@@ -59,7 +59,7 @@ class EngineConfig:
     device: str = field(default="auto", metadata={"help": "auto | cpu | cuda (transformers engine)."})
     tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM tensor parallelism."})
     gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vLLM memory fraction."})
-    max_model_len: int | None = field(default=None, metadata={"help": "vLLM max model length; None uses the model's."})
+    max_model_len: int | None = field(default=None, metadata={"help": "Context limit (prompt + new tokens) for both engines; None uses the model's own. Requests past it are refused."})
 
 
 @dataclass

@@ -113,3 +113,20 @@ def test_factory_errors(tmp_path):
     with pytest.raises(HarnessError, match="unknown engine"):
         choose_engine(EngineConfig(name="tgi"))
     assert choose_engine(EngineConfig(name="transformers")) == "transformers"
+
+
+def test_a_request_past_the_context_is_refused_before_generating(engine):
+    assert engine.max_context == 512  # the tiny model's max_position_embeddings
+    prompt = render_prompt(engine.tokenizer, "1+1?", "Solve.")
+    length = len(engine.tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    fits = SamplingConfig(temperature=0.0, max_new_tokens=512 - length)
+    assert len(engine.generate([GenerationRequest(prompt, "fits", [0])], fits)[0]) == 1
+    with pytest.raises(HarnessError, match=f"needs {length} prompt tokens \\+ max_new_tokens {513 - length} = 513, past the 512-token context"):
+        engine.generate([GenerationRequest(prompt, "over", [0])], SamplingConfig(temperature=0.0, max_new_tokens=513 - length))
+
+
+def test_engine_max_model_len_caps_the_context(tiny_model_dir):
+    capped = load_engine(str(tiny_model_dir), EngineConfig(name="transformers", max_model_len=64))
+    assert capped.max_context == 64
+    with pytest.raises(HarnessError, match="lower max_new_tokens to at most"):
+        capped.generate(_requests(capped, ["1+1?"], [0]), SamplingConfig(max_new_tokens=64))

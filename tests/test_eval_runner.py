@@ -184,3 +184,15 @@ def test_runner_grades_timeouts_and_audits(tiny_model_dir, tmp_path):
     assert engine.calls == calls and again["samples"] == result["samples"]  # all read back from disk
     with pytest.raises(HarnessError):
         evaluate_benchmark(engine, "aime24", EvalConfig(n=2, k=[3], data_dir=str(data)), tmp_path / "w", seed=0)
+
+
+def test_eval_past_the_context_exits_2_in_one_line_before_generating(tiny_model_dir, tmp_path, capsys):
+    data = write_benchmark(tmp_path / "data", count=2)
+    out = tmp_path / "x.json"
+    assert main(eval_args(tiny_model_dir, data, tmp_path / "s", out, ["--max-new-tokens", "600"])) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in err
+    assert "past the 512-token context" in errors[0] and "lower max_new_tokens to at most" in errors[0]
+    assert not out.exists()
+    assert not list((tmp_path / "s").glob("eval/*/generations.jsonl"))  # nothing was generated

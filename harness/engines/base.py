@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from harness.config import EngineConfig, SamplingConfig
+from harness.errors import HarnessError
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Completion:
 class Engine(Protocol):
     name: str
     model_id: str
+    max_context: int | None  # prompt + generated tokens the model takes; None when unknown
 
     @property
     def tokenizer(self): ...  # a transformers tokenizer, for chat templates and token counts
@@ -46,3 +48,50 @@ def load_engine(model: str, cfg: EngineConfig) -> Engine:
     from harness.engines.factory import build_engine
 
     return build_engine(model, cfg)
+
+
+def check_context(requests: list[GenerationRequest], prompt_lengths: list[int], max_new_tokens: int,
+                  max_context: int | None, model: str) -> None:
+    """Refuse, in one line, any request whose prompt plus `max_new_tokens` goes past the context.
+
+    A model asked past its context silently degrades (positions it never saw) or is cut off
+    without saying so, so the caller must size prompts and `max_new_tokens` to fit.
+    """
+    if max_context is None or not requests:
+        return
+    worst = max(range(len(requests)), key=prompt_lengths.__getitem__)
+    need = prompt_lengths[worst] + max_new_tokens
+    if need > max_context:
+        room = max_context - prompt_lengths[worst]
+        hint = (f"lower max_new_tokens to at most {room}" if room > 0
+                else "the prompt alone fills the context")
+        raise HarnessError(
+            f"request {requests[worst].seed_key!r} needs {prompt_lengths[worst]} prompt tokens + "
+            f"max_new_tokens {max_new_tokens} = {need}, past the {max_context}-token context of {model} ({hint})"
+        )
+
+
+def model_context(config, cap: int | None = None) -> int | None:
+    """The positions a transformers model config allows, capped by `cap` (engine.max_model_len)."""
+    limit = None
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            limit = value
+            break
+    if cap is not None:
+        limit = cap if limit is None else min(limit, cap)
+    return limit
+
+
+def free_memory() -> None:
+    """Collect released models and hand cached accelerator memory back to the device."""
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+    except ImportError:
+        return
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -11,7 +11,7 @@ The decoding loop is our own rather than `model.generate`: continuous batching
 from __future__ import annotations
 
 from harness.config import EngineConfig, SamplingConfig
-from harness.engines.base import Completion, GenerationRequest
+from harness.engines.base import Completion, GenerationRequest, check_context, model_context
 from harness.engines.sampling import sample_seed
 from harness.errors import HarnessError
 
@@ -58,6 +58,7 @@ class HFEngine:
         except OSError as exc:
             raise HarnessError(f"cannot load model {model!r}: {str(exc).splitlines()[0]}") from None
         self.model.to(self.device).eval()
+        self.max_context = model_context(self.model.config, cfg.max_model_len)
         self._tokenizer.padding_side = "left"
         if self._tokenizer.pad_token_id is None:
             self._tokenizer.pad_token = self._tokenizer.eos_token
@@ -71,6 +72,10 @@ class HFEngine:
     @property
     def tokenizer(self):
         return self._tokenizer
+
+    def close(self) -> None:
+        """Drop the model's weights and KV buffers; `free_memory` then returns them to the device."""
+        self.model = None
 
     def _stop_ids(self) -> list[int]:
         ids = set()
@@ -88,7 +93,9 @@ class HFEngine:
         greedy = sampling.temperature <= 0
         # One row per (request, sample); greedy samples are identical, so run each prompt once.
         rows = [(r, j) for r, req in enumerate(requests) for j in (req.sample_indices[:1] if greedy else req.sample_indices)]
-        lengths = [len(self._tokenizer(requests[r].prompt, add_special_tokens=False).input_ids) for r, _ in rows]
+        prompt_lengths = [len(ids) for ids in self._tokenizer([q.prompt for q in requests], add_special_tokens=False)["input_ids"]]
+        check_context(requests, prompt_lengths, sampling.max_new_tokens, self.max_context, self.model_id)
+        lengths = [prompt_lengths[r] for r, _ in rows]
         order = sorted(range(len(rows)), key=lambda i: -lengths[i])
         work = [(rows[i], requests[rows[i][0]].prompt, sample_seed(sampling.seed, requests[rows[i][0]].seed_key, rows[i][1]))
                 for i in order]

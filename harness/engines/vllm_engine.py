@@ -9,7 +9,7 @@ tokens, like the transformers engine) so the chat template is not given a second
 from __future__ import annotations
 
 from harness.config import EngineConfig, SamplingConfig
-from harness.engines.base import Completion, GenerationRequest
+from harness.engines.base import Completion, GenerationRequest, check_context
 from harness.engines.hf import END_OF_TURN
 from harness.engines.sampling import sample_seed
 from harness.errors import HarnessError
@@ -37,6 +37,7 @@ class VLLMEngine:
         except OSError as exc:
             raise HarnessError(f"cannot load model {model!r} in vLLM: {str(exc).splitlines()[0]}") from None
         self._tokenizer = self.llm.get_tokenizer()
+        self.max_context = _max_model_len(self.llm, cfg.max_model_len)
         # the same end-of-turn tokens as the transformers engine (besides the model's EOS)
         vocab = self._tokenizer.get_vocab()
         self.stop_ids = sorted({vocab[t] for t in END_OF_TURN if t in vocab})
@@ -44,6 +45,23 @@ class VLLMEngine:
     @property
     def tokenizer(self):
         return self._tokenizer
+
+    def close(self) -> None:
+        """Shut vLLM's engine down and drop it, so its reserved GPU memory can be returned.
+
+        vLLM keeps worker processes and a distributed group alive after the LLM object is
+        unreferenced; each step is best effort because its internals move between versions.
+        """
+        llm, self.llm = self.llm, None
+        core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+        for step in (getattr(core, "shutdown", None), _destroy_parallel_state):
+            if step is None:
+                continue
+            try:
+                step()
+            except Exception:  # noqa: BLE001  (a half-shut engine must not stop the run; memory is checked by the caller)
+                pass
+        del llm
 
     def _params(self, sampling: SamplingConfig, seed: int | None):
         from vllm import SamplingParams
@@ -65,8 +83,9 @@ class VLLMEngine:
 
         greedy = sampling.temperature <= 0
         prompts, params, slots = [], [], []
-        for r, req in enumerate(requests):
-            ids = self._tokenizer(req.prompt, add_special_tokens=False).input_ids
+        token_ids = [self._tokenizer(req.prompt, add_special_tokens=False).input_ids for req in requests]
+        check_context(requests, [len(ids) for ids in token_ids], sampling.max_new_tokens, self.max_context, self.model_id)
+        for r, (req, ids) in enumerate(zip(requests, token_ids)):
             # greedy samples are identical: one request per prompt, copied to every sample
             for pos, j in enumerate(req.sample_indices[:1] if greedy else req.sample_indices):
                 prompts.append(TokensPrompt(prompt_token_ids=ids))
@@ -83,3 +102,20 @@ class VLLMEngine:
             else:
                 result[r][pos] = completion
         return result  # type: ignore[return-value]
+
+
+def _max_model_len(llm, configured: int | None) -> int | None:
+    """vLLM's own context limit (the model's, or engine.max_model_len when set): it is what vLLM enforces."""
+    engine = getattr(llm, "llm_engine", None)
+    for owner in (getattr(engine, "model_config", None), getattr(getattr(engine, "vllm_config", None), "model_config", None)):
+        value = getattr(owner, "max_model_len", None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return configured
+
+
+def _destroy_parallel_state() -> None:
+    from vllm.distributed.parallel_state import destroy_distributed_environment, destroy_model_parallel
+
+    destroy_model_parallel()
+    destroy_distributed_environment()

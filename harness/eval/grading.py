@@ -8,6 +8,8 @@ the hard limit replaces them (and SIGALRM does not work off the main thread anyw
 Conventions: the gold answer is parsed as `$answer$`; when the output has any `\\boxed{}`
 the last box is the model's answer (a model that boxes a guess and then corrects itself
 is graded on the correction); otherwise math-verify's own extraction looks for an answer.
+With `require_box` (what methods use to grade a student's continuation) only a closed box
+counts: an unclosed `\\boxed{4` or an answer stated in words is `no_answer`.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def _extraction_config():
     return [LatexExtractionConfig(boxed_match_priority=0, normalization_config=norm), ExprExtractionConfig()]
 
 
-def grade_one(gold: str, output: str, strip_thinking: bool = True) -> Grade:
+def grade_one(gold: str, output: str, strip_thinking: bool = True, require_box: bool = False) -> Grade:
     """Grade one output in this process (no timeout): use `grade_many` for untrusted text."""
     from math_verify import parse, verify
 
@@ -63,6 +65,8 @@ def grade_one(gold: str, output: str, strip_thinking: bool = True) -> Grade:
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     text = _strip_thinking(output) if strip_thinking else output
     box = last_boxed(text)
+    if box is None and require_box:
+        return Grade("no_answer", None)
     target = "\\boxed{" + box + "}" if box is not None else text
     gold_parsed = parse(f"${gold}$", parsing_timeout=None)
     if not gold_parsed:  # plain-text golds such as "(C)" still compare as strings
@@ -117,8 +121,8 @@ def _pool_context():
     return multiprocessing.get_context("fork")
 
 
-def _grade_task(gold: str, output: str, strip_thinking: bool) -> tuple[str, str | None]:
-    grade = grade_one(gold, output, strip_thinking)
+def _grade_task(gold: str, output: str, strip_thinking: bool, require_box: bool) -> tuple[str, str | None]:
+    grade = grade_one(gold, output, strip_thinking, require_box)
     return grade.outcome, grade.extracted
 
 
@@ -131,13 +135,14 @@ class Grader:
         self.timeout, self.strip_thinking = timeout, strip_thinking
         self.pool = ProcessPool(max_workers=max(1, workers), initializer=_init_worker, context=_pool_context())
 
-    def grade(self, golds: list[str], outputs: list[str], progress_label: str | None = None) -> list[Grade]:
+    def grade(self, golds: list[str], outputs: list[str], progress_label: str | None = None,
+              require_box: bool = False) -> list[Grade]:
         from pebble.common import ProcessExpired
 
         if len(golds) != len(outputs):
             raise ValueError(f"{len(golds)} golds for {len(outputs)} outputs")
         futures = [
-            self.pool.schedule(_grade_task, args=(str(g), str(o), self.strip_thinking), timeout=self.timeout)
+            self.pool.schedule(_grade_task, args=(str(g), str(o), self.strip_thinking, require_box), timeout=self.timeout)
             for g, o in zip(golds, outputs)
         ]
         grades: list[Grade] = []

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness.config import EvalConfig
 from harness.console import log, progress
-from harness.engines.base import Engine, GenerationRequest
+from harness.engines.base import Engine, GenerationRequest, check_context
 from harness.errors import HarnessError
 from harness.eval.benchmarks import Problem, benchmark_checksum, get_benchmark
 from harness.eval.grading import AUDIT_GRADERS, Grader
@@ -88,6 +88,12 @@ def generate_all(
     total = sum(len(t[2]) for t in todo)
     if not total:
         return have
+    # Every prompt is checked before the first is generated: a benchmark must not fail at its
+    # longest problem after hours of generation.
+    requests = [GenerationRequest(prompts[p.id], f"run{seed}/{benchmark}/{p.id}", samples) for _, p, samples in todo]
+    lengths = [len(ids) for ids in engine.tokenizer([r.prompt for r in requests], add_special_tokens=False)["input_ids"]]
+    check_context(requests, lengths, cfg.sampling.max_new_tokens, getattr(engine, "max_context", None),
+                  getattr(engine, "model_id", "the model"))
     if have:
         log(f"{benchmark}: resuming, {len(have)} samples on disk, {total} to generate")
     # Longest prompts first, so the engine's batches hold similar lengths.
