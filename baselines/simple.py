@@ -28,7 +28,8 @@ def _examples(traces: list[Trace], ctx: MethodContext, field_name: str) -> list[
 
 
 def _stats(traces: list[Trace], examples: list[SFTExample]) -> dict:
-    return {"traces": len(traces), "kept": len(examples), "dropped": {"empty_target": len(traces) - len(examples)},
+    empty = len(traces) - len(examples)
+    return {"traces": len(traces), "kept": len(examples), "dropped": {"empty_target": empty} if empty else {},
             "target_chars_mean": sum(len(e.completion) for e in examples) / len(examples) if examples else None}
 
 
@@ -46,4 +47,4 @@ def short_cot(traces: list[Trace], params, ctx: MethodContext) -> MethodResult:
 
 @register_method("none", trains=False, description="Control: the untrained student, evaluated as it is.")
 def none(traces: list[Trace], params, ctx: MethodContext) -> MethodResult:
-    return MethodResult([], {"traces": len(traces), "kept": 0})
+    return MethodResult([], {"traces": len(traces), "kept": 0, "dropped": {}})

@@ -11,6 +11,7 @@ Third-party packages register through the `harness.methods` entry-point group.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,7 @@ class MethodContext:
     work_dir: Path
     instruction: str = PAPER_INSTRUCTION
     enable_thinking: bool | None = None
+    max_length: int | None = None  # train.max_length: a method must not build longer examples
     grader_timeout: float = 5.0
     grader_workers: int = 2
     store: Any = None  # the run store, for methods that cache their own artifacts
@@ -108,10 +110,14 @@ class MethodSpec:
     params: type = NoParams
     description: str = ""
     trains: bool = True  # False for controls such as `none`: the student is evaluated as it is
+    # Parameter sets `--method all` runs as separate board rows (fixed_trunc's ratios); () = the defaults.
+    variants: tuple[dict[str, Any], ...] = ()
 
     def parse_params(self, raw: dict[str, Any]) -> Any:
         return from_dict(self.params, raw, f"method.params ({self.name})")
 
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 METHODS: Registry[MethodSpec] = Registry(
     kind="method",
@@ -120,12 +126,21 @@ METHODS: Registry[MethodSpec] = Registry(
 )
 
 
-def register_method(name: str, *, params: type = NoParams, description: str = "", trains: bool = True):
-    """Register `fn(traces, params, ctx) -> MethodResult` under `name`."""
+def register_method(name: str, *, params: type = NoParams, description: str = "", trains: bool = True,
+                    variants: tuple[dict[str, Any], ...] = ()):
+    """Register `fn(traces, params, ctx) -> MethodResult` under `name`.
+
+    `variants`: parameter sets that `--method all` runs as separate rows (each must parse).
+    """
+
+    if not _NAME.fullmatch(name):
+        # The name becomes a store folder and a CLI word: no path separators, no leading dot.
+        raise ValueError(f"method name {name!r} must match {_NAME.pattern}")
 
     def decorator(fn: Callable[[list[Trace], Any, MethodContext], MethodResult]):
         doc = description or next(iter((fn.__doc__ or "").strip().splitlines()), "")
-        METHODS.add(name, MethodSpec(name=name, fn=fn, params=params, description=doc, trains=trains))
+        METHODS.add(name, MethodSpec(name=name, fn=fn, params=params, description=doc, trains=trains,
+                                     variants=tuple(variants)))
         return fn
 
     return decorator

@@ -1,10 +1,15 @@
 """Judges decide whether a teacher prefix is sufficient; one batched generation per call.
 
-- `rollout` (default) measures sufficiency: the student continues from the prefix k times
-  and the prefix counts as sufficient when at least `threshold` of the continuations reach
-  the gold answer. It works for students too small to follow a judging instruction.
+- `rollout` (default) measures sufficiency: the student continues from the prefix k times,
+  in the same prompt style as alignment, and the prefix counts as sufficient when at least
+  `threshold` of the continuations, graded alone, reach the gold answer. It works for
+  students too small to follow a judging instruction, and its correct continuations can be
+  reused as the alignment continuation.
 - `self` is the paper's judge: the student reads the question and the partial reasoning
   and answers ENOUGH or NOT_ENOUGH (greedy, at most 256 new tokens, thinking off).
+
+Every prompt a judge sends is described by `request()`, so the method can size prefixes to
+the student's context before the search starts.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from harness.engines.base import GenerationRequest
 from harness.errors import HarnessError
 from harness.eval.prompts import render_prompt
 from harness.methods import Trace
+from harness.toolkit.prefix import Request, continuation_prompt
 
 JUDGES = ("rollout", "self")
+SELF_JUDGE_MAX_NEW_TOKENS = 256
 
 SELF_JUDGE_INSTRUCTION = (
     "Below is a math problem and the beginning of a worked solution. Decide whether this partial "
@@ -28,23 +35,35 @@ SELF_JUDGE_INSTRUCTION = (
     "[NOT_ENOUGH] if essential steps are still missing."
 )
 
-_BRACKETED = re.compile(r"\[\s*(not[\s_-]*enough|enough)\s*\]", re.IGNORECASE)
-_BARE = re.compile(r"(?<![A-Za-z])(not[\s_-]*enough|enough)(?![A-Za-z])", re.IGNORECASE)
+_LABEL = r"(not[\s_-]*enough|enough)"
+_BRACKETED = re.compile(r"\[\s*" + _LABEL + r"\s*\]", re.IGNORECASE)
+# A bracketed label right after a negation ("not [ENOUGH]", "isn't [ENOUGH]") says the opposite.
+_NEGATED = re.compile(r"(?:\bnot|\bnever|\bno|n't)\s*[*_`\"']*\s*$", re.IGNORECASE)
+# A reply that is nothing but the label, give or take a "Label:" lead-in, emphasis and a full stop.
+_ALONE = re.compile(r"^\s*(?:(?:label|answer|verdict|judgement|judgment)\s*:\s*)?[*_`\"']*\s*" + _LABEL
+                    + r"\s*[*_`\"']*\s*[.!]?\s*$", re.IGNORECASE)
+
+
+def _is_enough(label: str) -> bool:
+    return not label.lower().startswith("not")
 
 
 def parse_label(reply: str) -> bool | None:
-    """ENOUGH -> True, NOT_ENOUGH -> False, anything unclear -> None.
+    """ENOUGH -> True, NOT_ENOUGH -> False, anything else -> None (unparseable).
 
-    Bracketed labels win over bare words. A reply naming both labels (for example echoing
-    the instruction) is ambiguous and counts as unparseable.
+    Only a bracketed label, or a label standing alone as the whole reply, counts. A reply
+    with both labels (an echo of the instruction), a negated bracket ("not [ENOUGH]") or the
+    word used in a sentence ("The prefix isn't enough.") is unparseable: it is counted, and
+    the judge treats it as not enough.
     """
-    for pattern in (_BRACKETED, _BARE):
-        labels = {not m.group(1).lower().startswith("not") for m in pattern.finditer(reply)}
-        if len(labels) == 1:
-            return labels.pop()
-        if len(labels) > 1:
+    bracketed = list(_BRACKETED.finditer(reply))
+    if bracketed:
+        labels = {_is_enough(m.group(1)) for m in bracketed}
+        if len(labels) > 1 or any(_NEGATED.search(reply[: m.start()]) for m in bracketed):
             return None
-    return None
+        return labels.pop()
+    alone = _ALONE.match(reply)
+    return _is_enough(alone.group(1)) if alone else None
 
 
 @dataclass
@@ -54,7 +73,7 @@ class JudgeQuery:
     t: int
 
 
-Grader = Callable[[list[str], list[str]], list[bool]]
+Grade = Callable[[list[str], list[str]], list[bool]]
 
 
 class Judge:
@@ -76,6 +95,10 @@ class Judge:
         self.queries += len(queries)
         return self.judge(queries)
 
+    def request(self) -> Request:
+        """The prompt this judge sends for a (trace, prefix), and how many tokens may follow it."""
+        raise NotImplementedError
+
     def judge(self, queries: list[JudgeQuery]) -> list[bool]:
         raise NotImplementedError
 
@@ -86,16 +109,17 @@ class Judge:
 class SelfJudge(Judge):
     name = "self"
 
+    def request(self) -> Request:
+        def render(trace: Trace, prefix: str) -> str:
+            return render_prompt(self.generator.tokenizer, _judge_text(trace, prefix), SELF_JUDGE_INSTRUCTION,
+                                 enable_thinking=False)
+
+        return Request(render, SELF_JUDGE_MAX_NEW_TOKENS)
+
     def judge(self, queries: list[JudgeQuery]) -> list[bool]:
-        sampling = SamplingConfig(temperature=0.0, max_new_tokens=256, seed=self.seed)
-        requests = [
-            GenerationRequest(
-                prompt=render_prompt(self.generator.tokenizer, _judge_text(q), SELF_JUDGE_INSTRUCTION, enable_thinking=False),
-                seed_key=f"judge-self/{q.trace.id}/{q.t}",
-                sample_indices=[0],
-            )
-            for q in queries
-        ]
+        sampling = SamplingConfig(temperature=0.0, max_new_tokens=SELF_JUDGE_MAX_NEW_TOKENS, seed=self.seed)
+        render = self.request().render
+        requests = [GenerationRequest(render(q.trace, q.prefix), f"judge-self/{q.trace.id}/{q.t}", [0]) for q in queries]
         verdicts = []
         for completions in self.generator.generate(requests, sampling):
             label = parse_label(completions[0].text)
@@ -105,47 +129,50 @@ class SelfJudge(Judge):
         return verdicts
 
 
-def _judge_text(q: JudgeQuery) -> str:
-    return f"Problem:\n{q.trace.problem}\n\nPartial reasoning:\n{q.prefix.strip()}\n\nLabel:"
+def _judge_text(trace: Trace, prefix: str) -> str:
+    return f"Problem:\n{trace.problem}\n\nPartial reasoning:\n{prefix.strip()}\n\nLabel:"
 
 
 class RolloutJudge(Judge):
     name = "rollout"
 
     def __init__(self, generator, instruction, enable_thinking, seed, *, sampling: SamplingConfig,
-                 grader: Grader, k: int = 4, threshold: float = 0.5) -> None:
+                 grade: Grade, k: int = 4, threshold: float = 0.5, prompt_style: str = "prefill") -> None:
         super().__init__(generator, instruction, enable_thinking, seed)
-        if k < 1 or not 0.0 < threshold <= 1.0:
-            raise HarnessError(f"rollout judge needs k >= 1 and 0 < threshold <= 1 (got k={k}, threshold={threshold})")
         self.sampling = replace(sampling, seed=seed)
-        self.grader = grader
+        self.grade = grade
         self.k = k
         self.threshold = threshold
+        self.prompt_style = prompt_style
         self.rollouts = 0
         self.correct_rollouts = 0
+        # (trace id, t) -> the first correct continuation: alignment may reuse it as the student's own.
+        self.correct: dict[tuple[str, int], str] = {}
+
+    def request(self) -> Request:
+        def render(trace: Trace, prefix: str) -> str:
+            return continuation_prompt(self.generator.tokenizer, trace, prefix, self.instruction, self.enable_thinking,
+                                       self.prompt_style)
+
+        return Request(render, self.sampling.max_new_tokens)
 
     def judge(self, queries: list[JudgeQuery]) -> list[bool]:
-        requests = [
-            GenerationRequest(
-                prompt=render_prompt(self.generator.tokenizer, q.trace.problem, self.instruction,
-                                     self.enable_thinking, assistant_prefix=q.prefix.rstrip()),
-                seed_key=f"judge-rollout/{q.trace.id}/{q.t}",
-                sample_indices=list(range(self.k)),
-            )
-            for q in queries
-        ]
+        render = self.request().render
+        requests = [GenerationRequest(render(q.trace, q.prefix), f"judge-rollout/{q.trace.id}/{q.t}", list(range(self.k)))
+                    for q in queries]
         outputs = self.generator.generate(requests, self.sampling)
-        # What the student would have written as a whole: the prefix it was given, then its continuation.
         golds = [q.trace.answer for q, comps in zip(queries, outputs) for _ in comps]
-        texts = [q.prefix.rstrip() + c.text for q, comps in zip(queries, outputs) for c in comps]
-        correct = self.grader(golds, texts)
+        correct = self.grade(golds, [c.text for comps in outputs for c in comps])
         verdicts, pos = [], 0
-        for comps in outputs:
-            hits = sum(correct[pos : pos + len(comps)])
+        for q, comps in zip(queries, outputs):
+            flags = correct[pos : pos + len(comps)]
             pos += len(comps)
             self.rollouts += len(comps)
-            self.correct_rollouts += hits
-            verdicts.append(hits >= self.threshold * self.k)
+            self.correct_rollouts += sum(flags)
+            first = next((c.text for c, ok in zip(comps, flags) if ok), None)
+            if first is not None:
+                self.correct[(q.trace.id, q.t)] = first
+            verdicts.append(sum(flags) >= self.threshold * self.k)
         return verdicts
 
     def stats(self) -> dict:
@@ -155,10 +182,10 @@ class RolloutJudge(Judge):
 
 
 def make_judge(name: str, generator, *, instruction: str, enable_thinking: bool | None, seed: int,
-               sampling: SamplingConfig, grader: Grader, k: int, threshold: float) -> Judge:
+               sampling: SamplingConfig, grade: Grade, k: int, threshold: float, prompt_style: str) -> Judge:
     if name == "self":
         return SelfJudge(generator, instruction, enable_thinking, seed)
     if name == "rollout":
-        return RolloutJudge(generator, instruction, enable_thinking, seed, sampling=sampling, grader=grader,
-                            k=k, threshold=threshold)
+        return RolloutJudge(generator, instruction, enable_thinking, seed, sampling=sampling, grade=grade,
+                            k=k, threshold=threshold, prompt_style=prompt_style)
     raise HarnessError(f"unknown judge {name!r} (known: {', '.join(JUDGES)})")

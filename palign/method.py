@@ -1,4 +1,12 @@
-"""The `palign` method: minimal sufficient prefix by batched binary search, then prefix alignment."""
+"""The `palign` method: minimal sufficient prefix by batched binary search, then prefix alignment.
+
+Per trace: split the teacher CoT into pieces, find the longest prefix that fits the
+student's context (`PrefixFitter`), binary-search that range for the shortest prefix the
+judge calls sufficient, then let the student continue from it and keep a correct
+continuation (`align_plans`, shared with `fixed_trunc`). A correct judge rollout at the
+chosen prefix is the student's own continuation already, so by default it is reused
+instead of sampling a new one that might fail.
+"""
 
 from __future__ import annotations
 
@@ -9,104 +17,101 @@ from dataclasses import dataclass, field
 from harness.console import progress
 from harness.errors import HarnessError
 from harness.methods import MethodContext, MethodResult, Trace, register_method
-from harness.toolkit.prefix import BEGIN_MARKER, END_MARKER, PROMPT_STYLES, AlignSettings, align
 from harness.toolkit.generation import method_tools
-from palign.judges import JUDGES, JudgeQuery, make_judge
+from harness.toolkit.prefix import (BEGIN_MARKER, END_MARKER, PROMPT_STYLES, Plan, PrefixFitter, Request,
+                                    align_plans, check_prefix_params, continuation_prompt, prefix_settings)
+from harness.toolkit.splitter import UNITS, split_pieces
+from palign.judges import JUDGES, JudgeQuery, RolloutJudge, make_judge
 from palign.search import FAILURE_POLICIES, batched_binary_search
-from harness.toolkit.splitter import chunk_sentences, split_sentences
 
 
 @dataclass
 class PAlignParams:
     judge: str = field(default="rollout", metadata={"help": f"Sufficiency judge: {' | '.join(JUDGES)}."})
-    rollouts: int = field(default=4, metadata={"help": "rollout judge: continuations per judged prefix (k)."})
-    threshold: float = field(default=0.5, metadata={"help": "rollout judge: fraction of correct continuations that makes a prefix sufficient."})
+    rollouts: int = field(default=4, metadata={"help": "rollout judge: continuations per judged prefix (k >= 1)."})
+    threshold: float = field(default=0.5, metadata={"help": "rollout judge: fraction of correct continuations that makes a prefix sufficient (0 < threshold <= 1)."})
     samples: int = field(default=1, metadata={"help": "Continuations sampled per chosen prefix; the first correct one is kept."})
-    failure_policy: str = field(default="keep_full", metadata={"help": f"No sufficient prefix: {' | '.join(FAILURE_POLICIES)}."})
+    failure_policy: str = field(default="keep_full", metadata={"help": f"No sufficient prefix: {' | '.join(FAILURE_POLICIES)} (keep_full = the paper; dropped when the whole CoT does not fit)."})
+    reuse_judge_rollout: bool = field(default=True, metadata={"help": "rollout judge: reuse a correct rollout at the chosen prefix as the continuation."})
     markers: bool = field(default=True, metadata={"help": "Wrap the teacher prefix in begin/end markers in the target (paper)."})
     begin_marker: str = field(default=BEGIN_MARKER, metadata={"help": "Marker before the teacher prefix."})
     end_marker: str = field(default=END_MARKER, metadata={"help": "Marker after the teacher prefix."})
-    prompt_style: str = field(default="prefill", metadata={"help": f"Continuation prompt: {' | '.join(PROMPT_STYLES)}."})
-    max_sentences: int | None = field(default=None, metadata={"help": "Merge a CoT's sentences into at most this many pieces before searching."})
-    max_prefix_tokens: int | None = field(default=None, metadata={"help": "Search only prefixes of at most this many student tokens (the student's context is finite)."})
+    prompt_style: str = field(default="prefill", metadata={"help": f"Continuation and rollout prompt: {' | '.join(PROMPT_STYLES)} (draft = the paper)."})
+    unit: str = field(default="sentence", metadata={"help": f"Pieces the search walks over: {' | '.join(UNITS)}."})
+    max_pieces: int | None = field(default=None, metadata={"help": "Merge a CoT's pieces into at most this many before searching."})
+    max_prefix_tokens: int | None = field(default=None, metadata={"help": "Search only prefixes of at most this many student tokens (the context already bounds them)."})
 
-
-def split_trace(trace: Trace, max_pieces: int | None) -> list[str]:
-    return chunk_sentences(split_sentences(trace.long_cot), max_pieces)
-
-
-def searchable(pieces: list[str], tokenizer, max_tokens: int | None) -> int:
-    """How many leading pieces fit in `max_tokens` student tokens (at least one)."""
-    if not max_tokens or not pieces:
-        return len(pieces)
-    total = 0
-    for i, ids in enumerate(tokenizer(pieces, add_special_tokens=False)["input_ids"]):
-        total += len(ids)
-        if total > max_tokens:
-            return max(1, i)
-    return len(pieces)
-
-
-def ratio_stats(ratios: list[float]) -> dict:
-    return {
-        "kept_prefix_ratios": [round(r, 4) for r in ratios],
-        "kept_prefix_ratio_mean": statistics.fmean(ratios) if ratios else None,
-        "kept_prefix_ratio_median": statistics.median(ratios) if ratios else None,
-    }
-
-
-def align_and_collect(chosen: list[tuple[Trace, list[str], int]], settings: AlignSettings, ctx: MethodContext,
-                      generator, grader) -> tuple[list, dict]:
-    """Align each (trace, pieces, t) and return the examples and the alignment statistics."""
-    items = [(trace, "".join(pieces[:t])) for trace, pieces, t in chosen]
-    aligned = align(items, settings, generator, grader, instruction=ctx.instruction,
-                    enable_thinking=ctx.enable_thinking, sampling=ctx.sampling, seed=ctx.seed)
-    examples, ratios = [], []
-    for (trace, pieces, t), result in zip(chosen, aligned):
-        if result.example is not None:
-            examples.append(result.example)
-            ratios.append(t / len(pieces))
-    stats = {"no_correct_continuation": len(chosen) - len(examples), **ratio_stats(ratios)}
-    return examples, stats
+    def __post_init__(self) -> None:
+        if self.judge not in JUDGES:
+            raise HarnessError(f"method.params.judge must be one of {', '.join(JUDGES)}, got {self.judge!r}")
+        if self.rollouts < 1:
+            raise HarnessError(f"method.params.rollouts must be at least 1, got {self.rollouts}")
+        if not 0.0 < self.threshold <= 1.0:
+            raise HarnessError(f"method.params.threshold must be in (0, 1], got {self.threshold}")
+        if self.failure_policy not in FAILURE_POLICIES:
+            raise HarnessError(f"method.params.failure_policy must be one of {', '.join(FAILURE_POLICIES)}, got {self.failure_policy!r}")
+        check_prefix_params(self)
 
 
 @register_method("palign", params=PAlignParams,
                  description="P-ALIGN: minimal sufficient teacher prefix (binary search) + student continuation.")
 def palign(traces: list[Trace], params: PAlignParams, ctx: MethodContext) -> MethodResult:
-    if params.prompt_style not in PROMPT_STYLES:
-        raise HarnessError(f"unknown prompt style {params.prompt_style!r} (known: {', '.join(PROMPT_STYLES)})")
-    generator, grader = method_tools(ctx)
+    settings = prefix_settings(params)
+    generator, grade = method_tools(ctx)
+    tokenizer = generator.tokenizer
     judge = make_judge(params.judge, generator, instruction=ctx.instruction, enable_thinking=ctx.enable_thinking,
-                       seed=ctx.seed, sampling=ctx.sampling, grader=grader, k=params.rollouts,
-                       threshold=params.threshold)
-    pieces = [split_trace(t, params.max_sentences) for t in traces]
+                       seed=ctx.seed, sampling=ctx.sampling, grade=grade, k=params.rollouts,
+                       threshold=params.threshold, prompt_style=params.prompt_style)
+    align_request = Request(lambda trace, prefix: continuation_prompt(tokenizer, trace, prefix, ctx.instruction,
+                                                                      ctx.enable_thinking, params.prompt_style),
+                            ctx.sampling.max_new_tokens)
+    fitter = PrefixFitter(tokenizer, settings, instruction=ctx.instruction, requests=[align_request, judge.request()],
+                          max_context=getattr(ctx.engine, "max_context", None), max_length=ctx.max_length,
+                          continuation_tokens=ctx.sampling.max_new_tokens)
+
+    plans = [Plan(trace, split_pieces(trace.long_cot, params.unit, params.max_pieces)) for trace in traces]
+    limits = [fitter.limit(p.trace, p.pieces) for p in plans]
+    for plan, limit in zip(plans, limits):
+        if limit == 0:
+            plan.reason = "empty_cot" if not plan.pieces else "prefix_over_context"
+    searched = [i for i, p in enumerate(plans) if p.reason is None]
 
     def judge_round(batch: list[tuple[int, int]]) -> list[bool]:
-        return judge([JudgeQuery(traces[i], "".join(pieces[i][:t]), t) for i, t in batch])
+        return judge([JudgeQuery(plans[i].trace, "".join(plans[i].pieces[:t]), t) for i, t in batch])
 
-    limits = [searchable(p, generator.tokenizer, params.max_prefix_tokens) for p in pieces]
-    max_rounds = max((math.ceil(math.log2(m + 1)) for m in limits), default=0)
+    max_rounds = max((math.ceil(math.log2(limits[i] + 1)) for i in searched), default=0)
     with progress() as bar:
         task = bar.add_task("palign: binary search rounds", total=max_rounds)
-        report = batched_binary_search(list(range(len(traces))), limits, judge_round,
-                                       params.failure_policy, on_round=lambda r, n: bar.update(task, completed=r))
+        report = batched_binary_search(searched, [limits[i] for i in searched], judge_round, "drop",
+                                       on_round=lambda r, n: bar.update(task, completed=r))
         bar.update(task, completed=report.rounds)
-    # A fallback keeps the whole CoT, beyond the searched range if it was capped.
-    chosen = [(traces[i], pieces[i], len(pieces[i]) if r.fallback else r.t)
-              for i, r in enumerate(report.results) if r.t is not None]
-    settings = AlignSettings(params.samples, params.markers, params.begin_marker, params.end_marker, params.prompt_style)
-    examples, align_stats = align_and_collect(chosen, settings, ctx, generator, grader)
-    dropped = {"no_sufficient_prefix": len(traces) - len(chosen), "no_correct_continuation": align_stats.pop("no_correct_continuation")}
+
+    for i, result in zip(searched, report.results):
+        plan = plans[i]
+        if result.t is not None:
+            plan.t = result.t
+        elif params.failure_policy == "drop":
+            plan.reason = "no_sufficient_prefix"
+        elif limits[i] == len(plan.pieces):  # keep_full, as the paper: the whole CoT, which fits
+            plan.t, plan.fallback = len(plan.pieces), True
+        else:
+            plan.reason = "fallback_over_context"
+    reused = 0
+    if params.reuse_judge_rollout and isinstance(judge, RolloutJudge):
+        for plan in plans:
+            if plan.t is not None:
+                plan.continuation = judge.correct.get((plan.trace.id, plan.t))
+                reused += plan.continuation is not None
+
+    aligned = align_plans(plans, settings, generator, grade, instruction=ctx.instruction,
+                          enable_thinking=ctx.enable_thinking, sampling=ctx.sampling, seed=ctx.seed,
+                          max_length=ctx.max_length)
     stats = {
-        "traces": len(traces),
-        "kept": len(examples),
-        "dropped": dropped,
-        "full_cot_fallbacks": sum(1 for r in report.results if r.fallback and r.t is not None),
-        "sentences_mean": statistics.fmean(len(p) for p in pieces) if pieces else None,
-        "searched_sentences_mean": statistics.fmean(limits) if limits else None,
-        **align_stats,
+        **aligned.stats,
+        "searched_pieces_mean": statistics.fmean(limits[i] for i in searched) if searched else None,
+        "reused_judge_rollouts": reused,
         **report.stats(),
         **judge.stats(),
         "generated_tokens": generator.generated_tokens,
     }
-    return MethodResult(examples, stats)
+    return MethodResult(aligned.examples, stats)

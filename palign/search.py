@@ -46,7 +46,7 @@ class SearchReport(Generic[T]):
             "judge_queries": self.queries,
             "judge_queries_per_trace_max": max(per_trace, default=0),
             "judge_queries_per_trace_mean": sum(per_trace) / len(per_trace) if per_trace else 0.0,
-            "no_sufficient_prefix": len(self.failures),
+            "searches_without_sufficient_prefix": len(self.failures),
         }
 
 

@@ -1,123 +1,171 @@
-"""P-ALIGN with a fake student whose outputs the test controls."""
-
-from pathlib import Path
+"""P-ALIGN and the prefix path it shares with fixed_trunc, with a fake student the test controls."""
 
 import pytest
 
+from fakes import FakeGraderPool, FakeStudent, fake_grader, make_ctx, make_trace
 from harness.config import SamplingConfig
-from harness.engines.base import Completion
-from harness.eval.grading import Grade
+from harness.errors import HarnessError
 from harness.methods import MethodContext, Trace, get_method
-from harness.toolkit.prefix import AlignSettings, align
-from palign.judges import parse_label
+from harness.toolkit.generation import CachedGenerator, method_tools
+from harness.toolkit.prefix import Plan, PrefixSettings, align_plans
 from harness.toolkit.splitter import split_sentences
+from palign.judges import JudgeQuery, RolloutJudge, parse_label
 
 
-class FakeTokenizer:
-    chat_template = "fake"
-
-    def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=True, **kwargs):
-        return f"<user>{messages[0]['content']}</user><assistant>"
-
-    def __call__(self, texts, add_special_tokens=False):
-        return {"input_ids": [t.split() for t in texts]}  # one token per word
+@pytest.fixture
+def fake_pool(monkeypatch):
+    monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
 
 
-class FakeStudent:
-    """Solves a problem only when the KEY sentence is in its prompt; replies come from `reply`."""
-
-    def __init__(self, reply=None):
-        self.tokenizer = FakeTokenizer()
-        self.calls = []
-        self.reply = reply or self.solve
-
-    @staticmethod
-    def solve(prompt, j):
-        answer = prompt.split("answer=")[1].split(".")[0]
-        return f" So the result is \\boxed{{{answer}}}." if "KEY" in prompt else " I guess \\boxed{0}."
-
-    def generate(self, requests, sampling):
-        self.calls.append(len(requests))
-        return [[Completion(self.reply(r.prompt, j), 5, "stop") for j in r.sample_indices] for r in requests]
+def run_method(name, traces, ctx, **params):
+    spec = get_method(name)
+    return spec.fn(traces, spec.parse_params(params), ctx)
 
 
-def fake_grader(golds, outputs):
-    return [out.rstrip(". ").endswith(f"\\boxed{{{g}}}") for g, out in zip(golds, outputs)]
+def align_one(trace, t, student, settings=None, **kwargs):
+    plan = Plan(trace, split_sentences(trace.long_cot), t)
+    result = align_plans([plan], settings or PrefixSettings(), student, fake_grader, instruction="Solve.",
+                         enable_thinking=None, sampling=SamplingConfig(), seed=0, max_length=kwargs.get("max_length"))
+    return plan, result
 
 
-class FakeGraderPool:
-    """Stands in for the method context's grader pool, grading with `fake_grader`."""
+# ------------------------------------------------------------------ the self-judge's labels
 
-    def grade(self, golds, outputs):
-        return [Grade("correct" if ok else "incorrect", None) for ok in fake_grader(golds, outputs)]
+LABELS = [
+    ("[ENOUGH]", True), ("[NOT_ENOUGH]", False), ("ENOUGH", True), ("NOT_ENOUGH", False), ("enough", True),
+    ("  [ enough ] ", True), ("Label: [ENOUGH]", True), ("Label: NOT_ENOUGH", False), ("**ENOUGH**", True),
+    ("ENOUGH.", True), ("not enough", False), ("[NOT ENOUGH]", False), ("[NOT-ENOUGH] because a step is missing", False),
+    ("[ENOUGH]\nThe prefix already has the key step.", True), ("[ENOUGH] [ENOUGH]", True),
+    # negations and words inside sentences are not labels
+    ("The prefix isn't enough.", None), ("Not quite enough.", None), ("The prefix is ENOUGH.", None),
+    ("It is not [ENOUGH]", None), ("Not [ENOUGH]", None), ("isn't [ENOUGH]", None), ("never [ENOUGH] here", None),
+    ("That is enough information to finish.", None),
+    # two labels, echoes, anything else
+    ("I think [ENOUGH] or [NOT_ENOUGH]", None), ("ENOUGH NOT_ENOUGH", None),
+    ("Reply with one label only: [ENOUGH] if it is sufficient, [NOT_ENOUGH] if not.", None),
+    ("maybe", None), ("", None), ("enoughness", None), ("Yes", None), ("Label:", None),
+]
 
 
-def make_trace(i: int, m: int, need: int) -> Trace:
-    sentences = [f"Step {s} of problem {i}. " if s != need else "The KEY step is here. " for s in range(1, m + 1)]
-    return Trace(id=f"t{i}", problem=f"Problem {i}: find it, answer={40 + i}.", answer=str(40 + i),
-                 long_cot="".join(sentences), short_cot=f"\\boxed{{{40 + i}}}")
-
-
-def make_ctx(tmp_path: Path, engine) -> MethodContext:
-    return MethodContext(student="fake", engine_factory=lambda: engine, sampling=SamplingConfig(temperature=0.6),
-                         seed=0, work_dir=tmp_path)
-
-
-@pytest.mark.parametrize("reply,label", [
-    ("[ENOUGH]", True), ("[NOT_ENOUGH]", False), ("not_enough", False), ("Answer: NOT ENOUGH", False),
-    ("  [ enough ] ", True), ("The prefix is ENOUGH.", True), ("[NOT-ENOUGH] because", False),
-    ("I think [ENOUGH] or [NOT_ENOUGH]", None), ("maybe", None), ("", None), ("enoughness", None),
-])
+@pytest.mark.parametrize("reply,label", LABELS)
 def test_parse_label(reply, label):
     assert parse_label(reply) is label
 
 
+def test_the_label_table_is_large_and_covers_every_outcome():
+    assert len(LABELS) >= 20 and {label for _, label in LABELS} == {True, False, None}
+
+
+# ------------------------------------------------------------------ only the student's own answer counts
+
+LEAKS = {
+    # the teacher's box in the prefix, then student garbage
+    "teacher box, garbage": ("First step. So the total is \\boxed{42}. ", " xq zz lorem ipsum"),
+    # the student's box is unclosed: the teacher's would be graded instead
+    "unclosed student box": ("First step. So the total is \\boxed{42}. ", " Therefore \\boxed{4"),
+    # the prefix states the answer in words, the continuation states none
+    "answer in the prefix": ("First step. So the answer should be 42. ", " Let me think about it more."),
+}
+
+
+def _leak_trace(prefix: str) -> Trace:
+    return Trace(id="leak", problem="What is six times seven?", answer="42", long_cot=prefix + "More. ", short_cot="")
+
+
+@pytest.mark.parametrize("case", [*LEAKS, "control"])
+def test_the_filter_and_the_judge_grade_the_continuation_alone(case, tmp_path):
+    """The real grader pool: a leak would make the judge call the prefix sufficient and the filter keep it."""
+    prefix, continuation = LEAKS.get(case, ("First step. So the answer should be 42. ", " Indeed \\boxed{42}."))
+    trace = _leak_trace(prefix)
+    student = FakeStudent(reply=lambda prompt, j: continuation)
+    ctx = make_ctx(tmp_path, student, grader_workers=1)
+    try:
+        generator, grade = method_tools(ctx)
+        judge = RolloutJudge(generator, "Solve.", None, 0, sampling=SamplingConfig(temperature=0.6), grade=grade, k=2)
+        verdict = judge([JudgeQuery(trace, prefix, 2)])
+        plan = Plan(trace, split_sentences(trace.long_cot), 2)
+        kept = align_plans([plan], PrefixSettings(), generator, grade, instruction="Solve.", enable_thinking=None,
+                           sampling=SamplingConfig(temperature=0.6), seed=0, max_length=None)
+    finally:
+        ctx.close()
+    assert split_sentences(trace.long_cot)[:2] == [p for p in split_sentences(prefix)]
+    expected = case == "control"
+    assert verdict == [expected] and bool(judge.correct) is expected
+    assert len(kept.examples) == int(expected)
+    assert kept.stats["dropped"] == ({} if expected else {"no_correct_continuation": 1})
+
+
+# ------------------------------------------------------------------ alignment
+
 def test_alignment_target_is_verbatim_prefix_then_student_continuation():
     trace = make_trace(1, 6, need=3)
+    plan, result = align_one(trace, 3, FakeStudent(), PrefixSettings(samples=2))
     prefix = "".join(split_sentences(trace.long_cot)[:3])
-    out = align([(trace, prefix)], AlignSettings(samples=2), FakeStudent(), fake_grader, instruction="Solve.",
-                enable_thinking=None, sampling=SamplingConfig(), seed=0)[0]
-    assert out.continuation == " So the result is \\boxed{41}."
+    assert plan.continuation == " So the result is \\boxed{41}."
     assert prefix.endswith(" ")  # the teacher's own whitespace goes; the prompt must not end in a bare space
-    assert out.example.completion == f"<Begin_of_Prefix>{prefix.rstrip()}<End_of_Prefix>{out.continuation}"
-    assert out.example.prompt == "Solve.\n" + trace.problem
-    no_markers = align([(trace, prefix)], AlignSettings(markers=False), FakeStudent(), fake_grader,
-                       instruction="Solve.", enable_thinking=None, sampling=SamplingConfig(), seed=0)[0]
-    assert no_markers.example.completion == prefix.rstrip() + out.continuation
+    assert result.examples[0].completion == f"<Begin_of_Prefix>{prefix.rstrip()}<End_of_Prefix>{plan.continuation}"
+    assert result.examples[0].prompt == "Solve.\n" + trace.problem
+    _, plain = align_one(trace, 3, FakeStudent(), PrefixSettings(markers=False))
+    assert plain.examples[0].completion == prefix.rstrip() + plan.continuation
 
 
 def test_incorrect_continuations_are_never_kept():
     trace = make_trace(2, 6, need=3)
-    prefix = "".join(split_sentences(trace.long_cot)[:2])  # without the KEY step: the student fails
 
     def reply(prompt, j):  # sample 1 is right, the others wrong
         return " \\boxed{42}." if j == 1 else " \\boxed{7}."
 
-    kept = align([(trace, prefix)], AlignSettings(samples=3), FakeStudent(reply), fake_grader, instruction="",
-                 enable_thinking=None, sampling=SamplingConfig(), seed=0)[0]
-    assert kept.continuation == " \\boxed{42}."
-    dropped = align([(trace, prefix)], AlignSettings(samples=3), FakeStudent(), fake_grader, instruction="",
-                    enable_thinking=None, sampling=SamplingConfig(), seed=0)[0]
-    assert dropped.example is None and dropped.continuation is None
+    plan, _ = align_one(trace, 2, FakeStudent(reply), PrefixSettings(samples=3))
+    assert plan.continuation == " \\boxed{42}."
+    plan, result = align_one(trace, 2, FakeStudent(), PrefixSettings(samples=3))  # no KEY step: the student fails
+    assert result.examples == [] and plan.continuation is None and plan.reason == "no_correct_continuation"
 
 
-def test_palign_finds_minimal_prefix_and_batches_generation(tmp_path, monkeypatch):
-    monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
+def test_an_example_longer_than_train_max_length_is_dropped_and_counted():
+    trace = make_trace(3, 6, need=2)
+    _, fits = align_one(trace, 2, FakeStudent(), max_length=100)
+    _, long = align_one(trace, 2, FakeStudent(), max_length=20)
+    assert len(fits.examples) == 1 and long.examples == [] and long.stats["dropped"] == {"example_over_max_length": 1}
+
+
+# ------------------------------------------------------------------ palign
+
+def test_palign_finds_minimal_prefix_and_reuses_the_judges_rollouts(tmp_path, fake_pool):
     traces = [make_trace(i, m, need) for i, (m, need) in enumerate([(8, 3), (5, 5), (12, 1), (7, 2)])]
     student = FakeStudent()
-    spec = get_method("palign")
-    result = spec.fn(traces, spec.parse_params({"rollouts": 2, "threshold": 1.0}), make_ctx(tmp_path, student))
+    result = run_method("palign", traces, make_ctx(tmp_path, student), rollouts=2, threshold=1.0)
     stats = result.stats
     assert stats["kept_prefix_ratios"] == [round(r, 4) for r in (3 / 8, 5 / 5, 1 / 12, 2 / 7)]
-    assert stats["kept"] == 4 and stats["dropped"] == {"no_sufficient_prefix": 0, "no_correct_continuation": 0}
-    # One generate call per search round, plus one for alignment.
-    assert len(student.calls) == stats["judge_rounds"] + 1 == stats["judge_generate_calls"] + 1
+    assert stats["kept"] == 4 and stats["dropped"] == {}
+    # One generate call per search round; every chosen prefix had a correct rollout, so no alignment call.
+    assert stats["reused_judge_rollouts"] == 4
+    assert len(student.calls) == stats["judge_rounds"] == stats["judge_generate_calls"]
     assert stats["judge_queries_per_trace_max"] <= 4  # ceil(log2(12 + 1))
     for trace, example in zip(traces, result.examples):
         pieces = split_sentences(trace.long_cot)
         t = pieces.index("The KEY step is here. ") + 1
         assert example.completion.startswith("<Begin_of_Prefix>" + "".join(pieces[:t]).rstrip() + "<End_of_Prefix>")
         assert example.completion.endswith(f"\\boxed{{{trace.answer}}}.")
+
+
+def test_a_trace_judged_sufficient_is_not_dropped_by_a_fresh_failed_sample(tmp_path, fake_pool):
+    def reply(prompt, j):  # rollout 1 of 2 is right (sufficient at threshold 0.5); alignment's sample 0 is wrong
+        return FakeStudent.solve(prompt, j) if j == 1 else " \\boxed{0}."
+
+    traces = [make_trace(0, 6, 2)]
+    reused = run_method("palign", traces, make_ctx(tmp_path / "a", FakeStudent(reply)), rollouts=2)
+    fresh = run_method("palign", traces, make_ctx(tmp_path / "b", FakeStudent(reply)), rollouts=2,
+                       reuse_judge_rollout=False)
+    assert reused.stats["kept"] == 1 and reused.stats["reused_judge_rollouts"] == 1
+    assert fresh.stats["kept"] == 0 and fresh.stats["dropped"] == {"no_correct_continuation": 1}
+
+
+def test_the_rollout_judge_uses_the_alignment_prompt_style(tmp_path, fake_pool):
+    student = FakeStudent()
+    run_method("palign", [make_trace(0, 4, 2)], make_ctx(tmp_path, student), prompt_style="draft",
+               reuse_judge_rollout=False)
+    assert student.prompts and all("Here is a draft of the beginning of a solution" in p for p in student.prompts)
+    assert not any(p.rstrip().endswith("here.") for p in student.prompts)  # nothing prefilled
 
 
 def test_palign_grades_every_round_in_one_pool_that_close_stops(tmp_path, monkeypatch):
@@ -133,58 +181,110 @@ def test_palign_grades_every_round_in_one_pool_that_close_stops(tmp_path, monkey
     monkeypatch.setattr("harness.eval.grading.Grader", CountingPool)
     traces = [make_trace(i, m, need) for i, (m, need) in enumerate([(8, 3), (12, 1)])]
     ctx = make_ctx(tmp_path, FakeStudent())
-    spec = get_method("palign")
-    stats = spec.fn(traces, spec.parse_params({"rollouts": 2, "threshold": 1.0}), ctx).stats
+    stats = run_method("palign", traces, ctx, rollouts=2, threshold=1.0).stats
     assert stats["judge_rounds"] >= 3 and stats["kept"] == 2
     assert started == [(ctx.grader_workers, ctx.grader_timeout)] and not closed
     ctx.close()
     assert closed == [True]
 
 
-def test_palign_resumes_from_its_generation_cache(tmp_path, monkeypatch):
-    monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
+def test_palign_resumes_from_its_generation_cache(tmp_path, fake_pool):
     traces = [make_trace(i, 6, 4) for i in range(3)]
-    spec = get_method("palign")
-    params = spec.parse_params({})
-    first = spec.fn(traces, params, make_ctx(tmp_path, FakeStudent()))
+    first = run_method("palign", traces, make_ctx(tmp_path, FakeStudent()))
     again = FakeStudent()
-    second = spec.fn(traces, params, make_ctx(tmp_path, again))
+    second = run_method("palign", traces, make_ctx(tmp_path, again))
     assert again.calls == [] and [e.completion for e in second.examples] == [e.completion for e in first.examples]
 
 
-def test_self_judge_counts_unparseable_replies(tmp_path, monkeypatch):
-    monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
-
+def test_self_judge_counts_unparseable_replies(tmp_path, fake_pool):
     def reply(prompt, j):
         if "Partial reasoning" not in prompt:
             return FakeStudent.solve(prompt, j)
-        return "[ENOUGH]" if "KEY" in prompt else "hmm, hard to say"
+        return "[ENOUGH]" if "KEY" in prompt else "The prefix isn't enough."
 
     traces = [make_trace(i, 6, 3) for i in range(2)]
-    spec = get_method("palign")
-    result = spec.fn(traces, spec.parse_params({"judge": "self"}), make_ctx(tmp_path, FakeStudent(reply)))
+    result = run_method("palign", traces, make_ctx(tmp_path, FakeStudent(reply)), judge="self")
     assert result.stats["kept_prefix_ratios"] == [0.5, 0.5]
     assert result.stats["unparseable_judge_replies"] == 2 * 2  # t=3 (enough), t=1, t=2 per trace: two unclear
 
 
-def test_drop_policy_reports_traces_without_sufficient_prefix(tmp_path, monkeypatch):
-    monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
+def test_drop_policy_reports_traces_without_sufficient_prefix(tmp_path, fake_pool):
     traces = [make_trace(0, 5, 2), Trace("x", "Problem: answer=9.", "9", "No key here. None at all.", "")]
-    spec = get_method("palign")
-    result = spec.fn(traces, spec.parse_params({"failure_policy": "drop"}), make_ctx(tmp_path, FakeStudent()))
-    assert result.stats["dropped"]["no_sufficient_prefix"] == 1 and result.stats["kept"] == 1
+    result = run_method("palign", traces, make_ctx(tmp_path, FakeStudent()), failure_policy="drop")
+    assert result.stats["dropped"] == {"no_sufficient_prefix": 1} and result.stats["kept"] == 1
 
 
-def test_fixed_trunc_and_baselines(tmp_path, monkeypatch):
-    monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
+# ------------------------------------------------------------------ the student's context
+
+def test_a_fallback_longer_than_the_context_never_reaches_the_engine(tmp_path, fake_pool):
+    # 16 sentences of 5 words; the prompt is about 15 words, 64 new tokens: 5-6 sentences fit in 110.
+    traces = [make_trace(0, 16, 3), make_trace(1, 16, 12), make_trace(2, 2, 2)]
+    student = FakeStudent(max_context=110)
+    ctx = make_ctx(tmp_path, student, sampling=SamplingConfig(temperature=0.6, max_new_tokens=64))
+    result = run_method("palign", traces, ctx)
+    assert 0 < student.longest <= 110
+    # Trace 1 needs 12 sentences: nothing that fits is sufficient, and the whole CoT does not fit.
+    assert result.stats["dropped"] == {"fallback_over_context": 1}
+    assert result.stats["kept_prefix_ratios"] == [3 / 16, 1.0] and result.stats["full_cot_fallbacks"] == 0
+
+
+def test_the_search_range_is_what_fits(tmp_path, fake_pool):
+    traces = [make_trace(0, 16, 3)]
+    student = FakeStudent(max_context=110)
+    ctx = make_ctx(tmp_path, student, sampling=SamplingConfig(temperature=0.6, max_new_tokens=64))
+    result = run_method("palign", traces, ctx)
+    limit = result.stats["searched_pieces_mean"]
+    prompt = student.prompts[0].split("<assistant> ")[0] + "<assistant> "
+    overhead = len(prompt.split())
+    assert overhead + 5 * limit + 64 <= 110 < overhead + 5 * (limit + 1) + 64
+
+
+def test_max_prefix_tokens_caps_the_search(tmp_path, fake_pool):
+    traces = [make_trace(0, 16, 3), make_trace(1, 16, 12)]
+    result = run_method("palign", traces, make_ctx(tmp_path, FakeStudent()), max_prefix_tokens=20)
+    assert result.stats["searched_pieces_mean"] == 4
+    assert result.stats["judge_queries_per_trace_max"] <= 3  # ceil(log2(4 + 1))
+    assert result.stats["dropped"] == {"fallback_over_context": 1}
+
+
+def test_bad_parameters_fail_when_parsed():
+    for name, params in [("palign", {"threshold": 5}), ("palign", {"judge": "oracle"}), ("palign", {"rollouts": 0}),
+                         ("palign", {"failure_policy": "keep"}), ("palign", {"prompt_style": "chat"}),
+                         ("palign", {"unit": "word"}), ("fixed_trunc", {"ratio": 2}), ("fixed_trunc", {"ratio": 0}),
+                         ("fixed_trunc", {"variant": "x"}), ("mix_cot", {"long_fraction": 1.5})]:
+        with pytest.raises(HarnessError, match=next(iter(params))):
+            get_method(name).parse_params(params)
+
+
+# ------------------------------------------------------------------ fixed_trunc shares the path
+
+def test_fixed_trunc_cuts_and_aligns_like_palign(tmp_path, fake_pool):
     traces = [make_trace(0, 8, 3), make_trace(1, 8, 6)]
     ctx = make_ctx(tmp_path, FakeStudent())
-    spec = get_method("fixed_trunc")
-    result = spec.fn(traces, spec.parse_params({}), ctx)  # cut at 4 of 8: only trace 0 has its KEY step
+    result = run_method("fixed_trunc", traces, ctx)  # cut at 4 of 8: only trace 0 has its KEY step
     assert [e.id for e in result.examples] == ["t0"] and result.stats["kept_prefix_ratios"] == [0.5]
-    assert result.stats["dropped"]["no_correct_continuation"] == 1
-    prefix_only = spec.fn(traces, spec.parse_params({"variant": "prefix_only", "ratio": 0.25}), ctx)
+    assert result.stats["dropped"] == {"no_correct_continuation": 1}
+    palign_keys = set(run_method("palign", traces, make_ctx(tmp_path / "p", FakeStudent())).stats)
+    assert set(result.stats) - {"generated_tokens"} <= palign_keys
+    prefix_only = run_method("fixed_trunc", traces, ctx, variant="prefix_only", ratio=0.25)
     assert [e.completion for e in prefix_only.examples] == ["".join(split_sentences(t.long_cot)[:2]).rstrip() for t in traces]
+
+
+def test_a_fixed_cut_that_does_not_fit_is_dropped_not_clipped(tmp_path, fake_pool):
+    traces = [make_trace(0, 16, 3)]
+    student = FakeStudent(max_context=110)
+    ctx = make_ctx(tmp_path, student, sampling=SamplingConfig(temperature=0.6, max_new_tokens=64))
+    short = run_method("fixed_trunc", traces, ctx, ratio=0.25)
+    long = run_method("fixed_trunc", traces, ctx, ratio=0.75)
+    assert short.stats["kept"] == 1 and long.stats["dropped"] == {"cut_over_context": 1}
+    assert student.longest <= 110
+
+
+# ------------------------------------------------------------------ the other baselines
+
+def test_sft_baselines_and_the_control(tmp_path):
+    traces = [make_trace(0, 8, 3), make_trace(1, 8, 6)]
+    ctx = make_ctx(tmp_path, FakeStudent())
     full = get_method("full_cot").fn(traces, None, ctx)
     assert full.examples[0].completion.startswith(traces[0].long_cot)
     assert full.examples[0].completion.endswith("\\boxed{40}.")
@@ -192,20 +292,23 @@ def test_fixed_trunc_and_baselines(tmp_path, monkeypatch):
     assert get_method("none").trains is False and get_method("none").fn(traces, None, ctx).examples == []
 
 
-def test_rollout_judge_with_real_grader(tmp_path):
-    traces = [make_trace(0, 4, 2)]
-    spec = get_method("palign")
-    result = spec.fn(traces, spec.parse_params({"rollouts": 1}), make_ctx(tmp_path, FakeStudent()))
-    assert result.stats["kept_prefix_ratios"] == [0.5]
+def test_mix_cot_mixes_one_long_for_every_four_short(tmp_path):
+    traces = [make_trace(i, 6, 2) for i in range(20)]
+    result = run_method("mix_cot", traces, make_ctx(tmp_path, FakeStudent()))
+    long = [e for e, t in zip(result.examples, traces) if e.completion.startswith(t.long_cot)]
+    assert len(result.examples) == 20 and len(long) == 4 == result.stats["long_examples"]
+    assert result.stats["short_examples"] == 16
+    again = run_method("mix_cot", traces, make_ctx(tmp_path, FakeStudent()))
+    assert [e.completion for e in again.examples] == [e.completion for e in result.examples]  # seeded
+    assert run_method("mix_cot", traces, make_ctx(tmp_path, FakeStudent()), long_fraction=1.0).stats["long_examples"] == 20
 
 
-def test_search_is_capped_to_prefixes_that_fit_the_context(tmp_path, monkeypatch):
-    monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
-    traces = [make_trace(0, 16, 3), make_trace(1, 16, 12)]  # 5 words per sentence
+def test_cached_generator_keys_on_the_sampling(tmp_path):
     student = FakeStudent()
-    spec = get_method("palign")
-    result = spec.fn(traces, spec.parse_params({"max_prefix_tokens": 20}), make_ctx(tmp_path, student))
-    assert result.stats["searched_sentences_mean"] == 4
-    assert result.stats["judge_queries_per_trace_max"] <= 3  # ceil(log2(4 + 1))
-    # Trace 1 needs 12 sentences: nothing within the cap is sufficient, so the full CoT is kept.
-    assert result.stats["kept_prefix_ratios"] == [3 / 16, 1.0] and result.stats["full_cot_fallbacks"] == 1
+    gen = CachedGenerator(student, tmp_path / "g.jsonl")
+    from harness.engines.base import GenerationRequest
+
+    gen.generate([GenerationRequest("answer=1.", "a", [0])], SamplingConfig(temperature=0.5))
+    gen.generate([GenerationRequest("answer=1.", "a", [0])], SamplingConfig(temperature=0.5))
+    gen.generate([GenerationRequest("answer=1.", "a", [0])], SamplingConfig(temperature=0.7))
+    assert student.calls == [1, 1]

@@ -51,7 +51,7 @@ def test_failure_policy_keep_full_flags_the_trace():
     report = batched_binary_search([0, 1], [6, 6], judge, failure_policy="keep_full")
     assert (report.results[0].t, report.results[0].fallback) == (6, True)
     assert (report.results[1].t, report.results[1].fallback) == (2, False)
-    assert report.stats()["no_sufficient_prefix"] == 1
+    assert report.stats()["searches_without_sufficient_prefix"] == 1
 
 
 def test_unknown_failure_policy_is_a_user_error():

@@ -1,4 +1,4 @@
-"""The student's engine as methods use it: resumable generation and sandboxed grading.
+"""The student's engine as methods use it: resumable generation and sandboxed continuation grading.
 
 Completions are appended to a JSONL cache in the method's work folder as each batch
 finishes. Engines draw sample j of a request from its own stream (seed, seed_key, j), so
@@ -66,17 +66,23 @@ class CachedGenerator:
         return [[self.cache[k] for k in req_keys] for req_keys in keys]
 
 
-def method_tools(ctx) -> tuple[CachedGenerator, Callable[[list[str], list[str]], list[bool]]]:
-    """The cached student generator and the grader a method uses, both from its context.
+Grade = Callable[[list[str], list[str]], list[bool]]
 
-    Grading goes through the context's one grader pool, which the pipeline stops when the
-    method returns.
+
+def method_tools(ctx) -> tuple[CachedGenerator, Grade]:
+    """The cached student generator and the continuation grader a method uses, both from its context.
+
+    The grader answers, per (gold, continuation), whether the continuation *alone* reaches the
+    gold answer in its own closed `\\boxed{}`: the teacher prefix it continued is never graded,
+    so an answer the prefix already states, or an unclosed box, never counts for the student.
+    The judge and the correctness filter both grade through it. Grading goes through the
+    context's one grader pool, which the pipeline stops when the method returns.
     """
     generator = CachedGenerator(ctx.engine, Path(ctx.work_dir) / "generations.jsonl")
 
-    def grader(golds: list[str], outputs: list[str]) -> list[bool]:
-        if not outputs:
+    def grade(golds: list[str], continuations: list[str]) -> list[bool]:
+        if not continuations:
             return []
-        return [g.outcome == "correct" for g in ctx.grader.grade(golds, outputs)]
+        return [g.outcome == "correct" for g in ctx.grader.grade(golds, continuations, require_box=True)]
 
-    return generator, grader
+    return generator, grade
