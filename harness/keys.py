@@ -49,6 +49,7 @@ def teacher_inputs(cfg: RunConfig, upstream: str | None, file_digests: dict[str,
 
 
 def method_inputs(cfg: RunConfig, teacher_key: str, student_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The method generates with the student's engine and sizes examples to `train.max_length`."""
     return {
         "teacher": teacher_key,
         "method": cfg.method.name,
@@ -57,6 +58,8 @@ def method_inputs(cfg: RunConfig, teacher_key: str, student_id: str, params: dic
         "student": student_id,
         "instruction": cfg.eval.instruction,
         "enable_thinking": cfg.student.enable_thinking,
+        "max_length": cfg.train.max_length,
+        "engine": {k: v for k, v in asdict(cfg.engine).items() if k in _ENGINE_OUTPUT_FIELDS},
         "seed": cfg.seed,
     }
 

@@ -35,18 +35,67 @@ SCHEMA = 1
 
 # --------------------------------------------------------------------------- parameters
 
-def method_params(spec: MethodSpec, raw: dict[str, Any]) -> Any:
-    """Parse `method.params` for one method.
+def method_params(spec: MethodSpec, raw: dict[str, Any], pinned: dict[str, Any] | None = None) -> Any:
+    """Parse `method.params` for one method, with a selector's `pinned` values on top.
 
     A key another registered method declares is skipped (a preset may tune palign's
-    `rollouts` and still run `full_cot`); a key no method knows is an error.
+    `rollouts` and still run `full_cot`); a key no method knows is an error. Pinned values
+    (`fixed_trunc:ratio=0.25`) must be the method's own.
     """
     own = {f.name for f in dataclasses.fields(spec.params)}
     known = {f.name for _, other in METHODS.items() for f in dataclasses.fields(other.params)}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise HarnessError(f"method.params: no method has a parameter {unknown[0]!r} (see `harness methods`)")
-    return spec.parse_params({k: v for k, v in raw.items() if k in own})
+    foreign = sorted(set(pinned or {}) - own)
+    if foreign:
+        raise HarnessError(f"method {spec.name!r} has no parameter {foreign[0]!r} (see `harness methods`)")
+    return spec.parse_params({**{k: v for k, v in raw.items() if k in own}, **(pinned or {})})
+
+
+@dataclasses.dataclass
+class MethodRun:
+    """One row of a run: a registered method and its fully parsed parameters."""
+
+    name: str
+    params: Any
+    selector: str  # as given: `palign`, `fixed_trunc:ratio=0.25`
+
+
+def parse_selector(text: str) -> tuple[str, dict[str, Any]]:
+    """`NAME` or `NAME:key=value,key=value` (values read as YAML scalars) -> (name, pinned params)."""
+    import yaml
+
+    name, _, rest = text.partition(":")
+    pinned: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise HarnessError(f"method selector {text!r}: expected NAME:key=value[,key=value]")
+        try:
+            pinned[key.strip()] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            pinned[key.strip()] = value
+    return name.strip(), pinned
+
+
+def all_selectors() -> list[str]:
+    """Every registered method, each declared variant as its own selector (`--method all`)."""
+    out = []
+    for name in METHODS.names():
+        variants = get_method(name).variants or ({},)
+        for pinned in variants:
+            out.append(name + (":" + ",".join(f"{k}={v}" for k, v in pinned.items()) if pinned else ""))
+    return out
+
+
+def resolve_methods(cfg: RunConfig, selectors: list[str]) -> list[MethodRun]:
+    """Parse every selector against the config's `method.params`; fails before any stage runs."""
+    runs = []
+    for text in selectors:
+        name, pinned = parse_selector(text)
+        runs.append(MethodRun(name, method_params(get_method(name), cfg.method.params, pinned), text))
+    return runs
 
 
 def _for_method(cfg: RunConfig, name: str) -> RunConfig:
@@ -116,6 +165,7 @@ def stage_method(cfg: RunConfig, store: RunStore, spec: MethodSpec, params: Any,
         work_dir=work,
         instruction=cfg.eval.instruction,
         enable_thinking=cfg.student.enable_thinking,
+        max_length=cfg.train.max_length,
         grader_timeout=cfg.eval.grader_timeout,
         grader_workers=cfg.eval.grader_workers,
         store=store,
@@ -192,7 +242,12 @@ def stage_result(cfg: RunConfig, store: RunStore, record: dict[str, Any], upstre
 
 
 class EngineCache:
-    """One loaded engine per model folder, shared by the method and evaluation stages."""
+    """Loaded engines by model folder, each released as soon as no later stage needs it.
+
+    A GPU holds one large model at a time: the student's engine is released before training
+    starts, and each evaluated model's engine after its last benchmark, so an engine set to
+    take most of the GPU's memory (vLLM) never competes with the trainer or the next model.
+    """
 
     def __init__(self, cfg: RunConfig) -> None:
         self.cfg = cfg
@@ -204,6 +259,20 @@ class EngineCache:
 
             self.engines[model] = load_engine(model, self.cfg.engine)
         return self.engines[model]
+
+    def release(self, model: str | None = None) -> None:
+        """Close and forget `model`'s engine (every engine when None) and return its memory."""
+        from harness.engines.base import free_memory
+
+        names = list(self.engines) if model is None else [model] if model in self.engines else []
+        for name in names:
+            engine = self.engines.pop(name)
+            close = getattr(engine, "close", None)
+            if close is not None:
+                close()
+            del engine
+        if names:
+            free_memory()
 
 
 def _key(stage_dir: Path) -> str:
@@ -224,12 +293,15 @@ def run_method(cfg: RunConfig, store: RunStore, name: str, params: Any, traces: 
     method_dir = stage_method(cfg, store, spec, params, traces, teacher_key, student, student_id, engines, force)
     upstream = {"method": _key(method_dir)}
     if spec.trains:
+        engines.release()  # the trainer gets the whole device
         model, training = stage_train(cfg, store, method_dir, student, student_id, name, force)
         model_id = model_fingerprint(model)
         upstream["train"] = _key(Path(model).parent)
     else:
         model, training, model_id = student, None, student_id
     evaluated = {b: stage_eval(cfg, store, model, model_id, b, engines, force) for b in cfg.eval.benchmarks}
+    if spec.trains:
+        engines.release(model)  # a trained model is evaluated once; the student's engine may serve the next method
     benchmarks = {b: result for b, (result, _) in evaluated.items()}
     upstream["eval"] = {b: key for b, (_, key) in evaluated.items()}
     record = {
@@ -250,13 +322,13 @@ def run_method(cfg: RunConfig, store: RunStore, name: str, params: Any, traces: 
 
 def run_pipeline(cfg: RunConfig, methods: list[str], json_path: str | None = None, force: bool = False,
                  dry_run: bool = False) -> int:
-    """Run every method in `methods` on the same student and teacher traces; print and save results."""
+    """Run every method selector in `methods` on the same student and teacher traces; print and save results."""
     if not methods:
         raise HarnessError("no method to run")
     store = RunStore()
-    params = {name: method_params(get_method(name), cfg.method.params) for name in methods}
+    runs = resolve_methods(cfg, methods)
     if dry_run:
-        print_plan(cfg, store, methods, params)
+        print_plan(cfg, store, runs)
         return 0
     check_benchmarks(cfg)
     student = stage_student(cfg, store, force)
@@ -267,22 +339,25 @@ def run_pipeline(cfg: RunConfig, methods: list[str], json_path: str | None = Non
         raise HarnessError(f"the teacher stage produced no traces ({teacher_dir}); nothing to distil")
     engines = EngineCache(cfg)
     records, failures = [], []
-    for name in methods:
-        try:
-            records.append(run_method(cfg, store, name, params[name], traces, teacher_dir, student, student_id,
-                                      engines, force))
-        except HarnessError as exc:
-            if len(methods) == 1:
-                raise
-            failures.append(f"{name}: {exc}")
-            console.print(f"[red]error[/red] {exc}")
+    try:
+        for run in runs:
+            try:
+                records.append(run_method(cfg, store, run.name, run.params, traces, teacher_dir, student, student_id,
+                                          engines, force))
+            except HarnessError as exc:
+                if len(runs) == 1:
+                    raise
+                failures.append(f"{run.selector}: {exc}")
+                console.print(f"[red]error[/red] {exc}")
+    finally:
+        engines.release()
     if records:
         print_results(records)
     if json_path:
-        write_json(Path(json_path), records[0] if len(methods) == 1 else records)
+        write_json(Path(json_path), records[0] if len(runs) == 1 else records)
         log(f"wrote {json_path}")
     if failures:
-        raise HarnessError(f"{len(failures)} of {len(methods)} methods failed: " + "; ".join(failures))
+        raise HarnessError(f"{len(failures)} of {len(runs)} methods failed: " + "; ".join(failures))
     return 0
 
 
@@ -345,7 +420,7 @@ def _status(store: RunStore, kind: str, key: str) -> tuple[str, Path | None]:
     return "todo", None
 
 
-def print_plan(cfg: RunConfig, store: RunStore, methods: list[str], params: dict[str, Any]) -> None:
+def print_plan(cfg: RunConfig, store: RunStore, runs: list[MethodRun]) -> None:
     """Print every stage key that can be known without running anything, and what is already done."""
     from rich.console import Console
     from rich.table import Table
@@ -365,12 +440,13 @@ def print_plan(cfg: RunConfig, store: RunStore, methods: list[str], params: dict
     teacher_key = teacher.key
     rows.append(("teacher", cfg.teacher.source, teacher_key,
                  "done" if teacher.done else _status(store, "teacher", teacher_key)[0]))
-    for name in methods:
-        spec, mcfg = get_method(name), _for_method(cfg, name)
+    for run in runs:
+        name = run.selector
+        spec, mcfg = get_method(run.name), _for_method(cfg, run.name)
         if student_id is None:
             rows.append(("method", name, "? (needs the student)", "todo"))
             continue
-        method_key = hash_key(keys.method_inputs(mcfg, teacher_key, student_id, asdict(params[name])))
+        method_key = hash_key(keys.method_inputs(mcfg, teacher_key, student_id, asdict(run.params)))
         rows.append(("method", name, method_key, _status(store, "method", method_key)[0]))
         model_id = student_id
         if spec.trains:

@@ -16,7 +16,7 @@ from harness.cli import main
 from harness.errors import HarnessError
 from harness.eval.benchmarks import BENCHMARKS, Benchmark, Problem
 from harness.methods import METHODS, MethodContext, MethodResult, register_method
-from test_palign import FakeGraderPool, FakeStudent
+from fakes import FakeGraderPool, FakeStudent
 
 
 class FakeBench(Benchmark):
@@ -30,7 +30,7 @@ if "fake_bench" not in BENCHMARKS._entries:
 
 def traces(n: int) -> list[dict]:
     return [{"id": f"t{i}", "problem": f"Problem {i}: answer={40 + i}.", "answer": str(40 + i),
-             "long_cot": f"First step. Second step. The KEY step is here. Then {40 + i}. Check. \\boxed{{{40 + i}}}",
+             "long_cot": f"The KEY step is here. First step. Second step. Then {40 + i}. Check. \\boxed{{{40 + i}}}",
              "short_cot": f"So \\boxed{{{40 + i}}}.", "source": "synth", "teacher": "fake"} for i in range(n)]
 
 
@@ -107,11 +107,13 @@ def test_method_all_shares_teacher_traces(tmp_path, monkeypatch, tiny_model_dir)
     assert run(tmp_path, "--method", "all", "--json", str(out)) == 0
     records = json.loads(out.read_text())
     names = {r["method"] for r in records}
-    assert {"none", "full_cot", "short_cot", "fixed_trunc", "palign"} <= names
+    assert {"none", "full_cot", "short_cot", "fixed_trunc", "palign", "mix_cot"} <= names
+    ratios = sorted(r["method_params"]["ratio"] for r in records if r["method"] == "fixed_trunc")
+    assert ratios == [0.25, 0.5, 0.75]
     assert len({r["teacher_data"]["key"] for r in records}) == 1 and fakes.calls["teacher"] == 1
     none = next(r for r in records if r["method"] == "none")
     assert none["training"] is None
-    assert fakes.calls["train"] == len(names) - 1
+    assert fakes.calls["train"] == len(records) - 1
 
 
 def test_empty_teacher_traces_is_one_line_error(tmp_path, monkeypatch, tiny_model_dir, capsys):
@@ -165,3 +167,51 @@ def test_missing_benchmark_data_fails_before_any_stage(tmp_path, monkeypatch):
     with pytest.raises(HarnessError, match="aime24"):
         pipeline.run_pipeline(cfg, ["none"])
     assert built == []
+
+
+@pytest.mark.parametrize("selector,message", [
+    ("fixed_trunc:ratio=2", "method.params.ratio must be in (0, 1]"),
+    ("fixed_trunc:rollouts=2", "method 'fixed_trunc' has no parameter 'rollouts'"),
+    ("fixed_trunc:ratio", "expected NAME:key=value"),
+    ("nosuch", "unknown method"),
+])
+def test_bad_method_selectors_fail_before_any_stage(tmp_path, monkeypatch, tiny_model_dir, capsys, selector, message):
+    fakes = Fakes(monkeypatch, tiny_model_dir)
+    assert run(tmp_path, "--method", selector) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert fakes.calls == {"teacher": 0, "train": 0, "eval": 0}
+
+
+def test_selectors_pin_parameters_on_top_of_the_config(tmp_path, monkeypatch, tiny_model_dir):
+    Fakes(monkeypatch, tiny_model_dir)
+    out = tmp_path / "two.json"
+    assert run(tmp_path, "--method", "fixed_trunc:ratio=0.25", "--method", "fixed_trunc:ratio=0.75,samples=2",
+               "--set", "method.params.samples=3", "--json", str(out)) == 0
+    params = [r["method_params"] for r in json.loads(out.read_text())]
+    assert [(p["ratio"], p["samples"]) for p in params] == [(0.25, 3), (0.75, 2)]
+
+
+def test_the_student_engine_is_released_before_training_and_each_model_after_its_eval(tmp_path, monkeypatch, tiny_model_dir):
+    fakes = Fakes(monkeypatch, tiny_model_dir)
+    live_at_train = []
+    train = fakes.train
+
+    def watching_train(model, data, output_dir, cfg, seed=0):
+        live_at_train.append(dict(engines.engines))
+        return train(model, data, output_dir, cfg, seed)
+
+    engines = None
+    real_init = pipeline.EngineCache.__init__
+
+    def init(self, cfg):
+        nonlocal engines
+        real_init(self, cfg)
+        engines = self
+
+    monkeypatch.setattr(pipeline.EngineCache, "__init__", init)
+    monkeypatch.setattr(pipeline.EngineCache, "get", lambda self, model: self.engines.setdefault(model, FakeStudent()))
+    monkeypatch.setattr("harness.trainer.train_sft", watching_train)
+    assert run(tmp_path, "--method", "palign", "--method", "full_cot") == 0
+    assert live_at_train == [{}, {}]
+    assert engines.engines == {}

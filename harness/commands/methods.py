@@ -33,6 +33,10 @@ def main(args: argparse.Namespace) -> int:
         params = "\n".join(
             f"{escape(n)} = {escape(d)}" + (f"  [dim]{escape(h)}[/dim]" if h else "") for n, d, h in rows
         ) or "-"
-        table.add_row(escape(name), "yes" if spec.trains else "no", escape(spec.description), params)
+        description = spec.description
+        if spec.variants:
+            shown = "; ".join(",".join(f"{k}={v}" for k, v in v.items()) for v in spec.variants)
+            description += f"\n--method all runs: {shown}"
+        table.add_row(escape(name), "yes" if spec.trains else "no", escape(description), params)
     Console(width=160).print(table)
     return 0

@@ -6,13 +6,17 @@ import argparse
 
 from harness.config import RunConfig, parse_override, resolve_run_config, to_yaml
 from harness.console import console
+from harness.errors import HarnessError
 
 HELP = "Run the whole pipeline for one method (or --method all) and print the result table."
 
 
 def add_parser(sub, parent) -> None:
     p = sub.add_parser("run", parents=[parent], help=HELP, description=HELP)
-    p.add_argument("--method", help="registered method name, or 'all' for every method on the same teacher traces")
+    p.add_argument("--method", action="append", metavar="NAME[:key=value,...]",
+                   help="registered method, optionally with pinned parameters (fixed_trunc:ratio=0.25); "
+                        "repeat for several on the same teacher traces; 'all' runs every method and "
+                        "its declared variants (fixed_trunc at ratios 0.25, 0.5 and 0.75)")
     p.add_argument("--preset", help="preset name from configs/ (default: synthetic)")
     p.add_argument("--config", metavar="FILE", help="YAML config file (applied on top of --preset if both are given)")
     p.add_argument("--seed", type=int, help="run seed (method sampling, training, evaluation)")
@@ -33,7 +37,7 @@ def add_parser(sub, parent) -> None:
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     shortcuts = {
-        "method.name": args.method if args.method != "all" else None,
+        "method.name": _single_name(args.method),
         "seed": args.seed,
         "student.model": args.student,
         "method.params.judge": args.judge,
@@ -47,6 +51,27 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return resolve_run_config(args.preset, args.config, overrides)
 
 
+def _single_name(selectors: list[str] | None) -> str | None:
+    """method.name when exactly one plain method is chosen (it names the config's method)."""
+    from harness.pipeline import parse_selector
+
+    if not selectors or len(selectors) != 1 or selectors[0] == "all":
+        return None
+    return parse_selector(selectors[0])[0]
+
+
+def selectors_from_args(args: argparse.Namespace, cfg: RunConfig) -> list[str]:
+    from harness.pipeline import all_selectors
+
+    if not args.method:
+        return [cfg.method.name]
+    if "all" in args.method:
+        if len(args.method) > 1:
+            raise HarnessError("--method all runs every method; give it alone")
+        return all_selectors()
+    return list(args.method)
+
+
 def _nested(key: str, value: object) -> dict:
     out: dict = {}
     node = out
@@ -58,17 +83,15 @@ def _nested(key: str, value: object) -> dict:
 
 
 def main(args: argparse.Namespace) -> int:
-    from harness.methods import METHODS, get_method
-    from harness.pipeline import method_params, run_pipeline
+    from harness.pipeline import resolve_methods, run_pipeline
     from harness.teacher.sources import get_source
 
     cfg = config_from_args(args)
-    names = METHODS.names() if args.method == "all" else [cfg.method.name]
-    for name in names:
-        # Fail fast on bad parameters, before any stage runs; keys only other methods know are skipped.
-        method_params(get_method(name), cfg.method.params)
+    selectors = selectors_from_args(args, cfg)
+    # Fail fast on bad parameters, before any stage runs; keys only other methods know are skipped.
+    resolve_methods(cfg, selectors)
     # Names only a later stage would look up; a typo must not cost a teacher stage first.
     get_source(cfg.teacher.source)
     if args.show_config or args.dry_run:
         console.print(to_yaml(cfg), markup=False, highlight=False)
-    return run_pipeline(cfg, names, json_path=args.json, force=args.force, dry_run=args.dry_run)
+    return run_pipeline(cfg, selectors, json_path=args.json, force=args.force, dry_run=args.dry_run)
