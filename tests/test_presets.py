@@ -25,6 +25,7 @@ def test_paper_settings(name):
     cfg = resolve_run_config(preset=name)
     assert (cfg.teacher.source, cfg.teacher.dataset) == ("s1k", "simplescaling/s1K-1.1")
     assert cfg.method.name == "palign" and cfg.method.params.get("judge") == "self"
+    assert cfg.method.params.get("prompt_style") == "draft" and cfg.method.params.get("unit") == "paragraph"
     t = cfg.train
     assert t.use_lora and (t.lora_r, t.lora_alpha, t.lora_dropout) == (16, 16, 0.05)
     assert t.lora_target_modules == ["all-linear"]
@@ -36,7 +37,9 @@ def test_paper_settings(name):
     assert (e.n, e.k, e.instruction) == (3, [1, 3], PAPER_INSTRUCTION)
     for sampling in (e.sampling, cfg.method.sampling):
         assert (sampling.temperature, sampling.top_p, sampling.repetition_penalty) == (0.6, 0.9, 1.05)
-        assert sampling.max_new_tokens >= 30000
+    assert e.sampling.max_new_tokens >= 30000
+    # A continuation leaves room in the context for the prompt and a teacher prefix.
+    assert cfg.method.sampling.max_new_tokens <= cfg.engine.max_model_len // 2
     assert (cfg.engine.name, cfg.engine.dtype) == ("vllm", "bfloat16")
     # Prompt plus the longest generation must fit the engine's context.
     assert cfg.engine.max_model_len >= e.sampling.max_new_tokens + 2048
