@@ -382,3 +382,29 @@ def test_steps_budget_resume_counts_like_an_uninterrupted_run(tiny_model_dir, tm
 def test_budget_is_checked_before_the_model_loads(tmp_path):
     with pytest.raises(HarnessError, match="train.budget=steps needs train.max_steps"):
         train_sft(str(tmp_path), write_sft(tmp_path / "d.jsonl", 2), tmp_path / "o", replace(FAST, budget="steps"))
+
+
+def test_train_key_holds_the_budget_and_nothing_it_does_not_use():
+    from harness.config import parse_override, resolve_run_config
+    from harness.keys import train_inputs
+    from harness.store import hash_key
+
+    def key(*overrides, preset=None):
+        cfg = resolve_run_config(preset=preset, overrides=[parse_override(o) for o in overrides])
+        return hash_key(train_inputs(cfg, "method-key", "student"))
+
+    steps = key()  # the synthetic preset: budget=steps, max_steps=40
+    assert key("train.max_steps=41") != steps
+    assert key("train.budget=epochs") != steps
+    assert key("train.num_train_epochs=1") == steps  # not used under steps
+    epochs = key("train.budget=epochs")
+    assert key("train.budget=epochs", "train.num_train_epochs=1") != epochs
+    assert key("train.budget=epochs", "train.max_steps=7") == epochs  # not used under epochs
+    for unused in ("train.lora_r=4", "train.lora_alpha=3", "train.lora_dropout=0.2", "train.lora_target_modules=q_proj",
+                   "train.save_steps=7", "train.logging_steps=3"):
+        assert key(unused) == steps, unused
+    lora = key("train.use_lora=true")
+    assert lora != steps and key("train.use_lora=true", "train.lora_r=4") != lora
+    for used in ("train.learning_rate=5e-4", "train.per_device_train_batch_size=8", "train.gradient_accumulation_steps=2",
+                 "train.warmup_ratio=0.2", "train.max_length=128", "train.lr_scheduler_type=linear", "seed=1"):
+        assert key(used) != steps, used
