@@ -102,25 +102,62 @@ class StudentConfig:
 
 @dataclass
 class TrainConfig:
-    """The one SFT recipe every method shares (TRL SFTTrainer)."""
+    """The one SFT recipe every method shares (TRL SFTTrainer).
 
-    learning_rate: float = 1e-3
-    num_train_epochs: float = 3.0
-    per_device_train_batch_size: int = 16
-    gradient_accumulation_steps: int = 1
-    warmup_ratio: float = 0.1
-    lr_scheduler_type: str = "cosine"
+    `budget` decides how long every method trains: `epochs` runs `num_train_epochs` passes over
+    the method's own data (so a method that keeps fewer examples takes fewer optimizer steps),
+    `steps` runs exactly `max_steps` optimizer steps whatever the data size (the data is cycled
+    as needed), so methods are compared at equal training compute. The field the budget does not
+    use is ignored and left out of the train stage key.
+    """
+
+    BUDGETS: typing.ClassVar[tuple[str, ...]] = ("epochs", "steps")
+
+    budget: str = field(default="epochs", metadata={"help": "Training budget: epochs | steps. epochs: num_train_epochs passes "
+                                                            "over the data (the step count follows the data size); steps: "
+                                                            "exactly max_steps optimizer steps for every method."})
+    max_steps: int | None = field(default=None, metadata={"help": "Optimizer steps under budget=steps (required there, >= 1); "
+                                                                  "ignored under budget=epochs."})
+    learning_rate: float = field(default=1e-3, metadata={"help": "Peak learning rate (> 0)."})
+    num_train_epochs: float = field(default=3.0, metadata={"help": "Passes over the data under budget=epochs (> 0); "
+                                                                   "ignored under budget=steps."})
+    per_device_train_batch_size: int = field(default=16, metadata={"help": "Examples per device per micro-batch (>= 1)."})
+    gradient_accumulation_steps: int = field(default=1, metadata={"help": "Micro-batches per optimizer step (>= 1)."})
+    warmup_ratio: float = field(default=0.1, metadata={"help": "Share of the optimizer steps spent warming up, in [0, 1)."})
+    lr_scheduler_type: str = field(default="cosine", metadata={"help": "transformers scheduler name (cosine, linear, constant, ...)."})
     weight_decay: float = 0.0
-    max_length: int = field(default=256, metadata={"help": "Tokens per example; longer examples are cut and reported."})
+    max_length: int = field(default=256, metadata={"help": "Tokens per example (>= 1); longer examples are cut and reported."})
     use_lora: bool = field(default=False, metadata={"help": "LoRA (peft) instead of full fine-tuning; a merged folder is written."})
-    lora_r: int = 16
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank (>= 1)."})
     lora_alpha: int = 16
     lora_dropout: float = 0.05
     lora_target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
     bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPU)."})
     gradient_checkpointing: bool = False
-    save_steps: int = field(default=50, metadata={"help": "Checkpoint interval; a killed run resumes from the last one."})
-    logging_steps: int = 10
+    save_steps: int = field(default=50, metadata={"help": "Checkpoint interval in optimizer steps (>= 1); a killed run resumes from the last one."})
+    logging_steps: int = field(default=10, metadata={"help": "Loss logging interval in optimizer steps (>= 1)."})
+
+    def check(self, where: str = "train") -> None:
+        """Values that type-check but cannot train, as one-line errors naming the field and its range."""
+        if self.budget not in self.BUDGETS:
+            raise HarnessError(f"{where}.budget must be one of {' | '.join(self.BUDGETS)}, got {self.budget!r}")
+        if self.budget == "steps" and self.max_steps is None:
+            raise HarnessError(f"{where}.budget=steps needs {where}.max_steps, an integer >= 1 (it is unset)")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise HarnessError(f"{where}.max_steps must be an integer >= 1 (or unset), got {self.max_steps}")
+        for name, value, ok, allowed in (
+            ("learning_rate", self.learning_rate, self.learning_rate > 0, "> 0"),
+            ("num_train_epochs", self.num_train_epochs, self.num_train_epochs > 0, "> 0"),
+            ("per_device_train_batch_size", self.per_device_train_batch_size, self.per_device_train_batch_size >= 1, ">= 1"),
+            ("gradient_accumulation_steps", self.gradient_accumulation_steps, self.gradient_accumulation_steps >= 1, ">= 1"),
+            ("max_length", self.max_length, self.max_length >= 1, ">= 1"),
+            ("warmup_ratio", self.warmup_ratio, 0 <= self.warmup_ratio < 1, "in [0, 1)"),
+            ("save_steps", self.save_steps, self.save_steps >= 1, ">= 1"),
+            ("logging_steps", self.logging_steps, self.logging_steps >= 1, ">= 1"),
+            ("lora_r", self.lora_r, self.lora_r >= 1, ">= 1"),
+        ):
+            if not ok:
+                raise HarnessError(f"{where}.{name} must be {allowed}, got {value}")
 
 
 @dataclass
@@ -324,8 +361,9 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 def check_ranges(cfg: RunConfig) -> None:
     """Values that type-check but cannot work, refused before any stage runs.
 
-    Without this they fail late (an unknown engine after the teacher stage is built), or
-    not at all (a negative limit silently drops problems, n=0 evaluates nothing).
+    Without this they fail late (an unknown engine after the teacher stage is built, a zero
+    batch size after the method stage), or not at all (a negative limit silently drops
+    problems, n=0 evaluates nothing).
     """
     ev, teacher, engine = cfg.eval, cfg.teacher, cfg.engine
     if ev.n < 1:
@@ -344,6 +382,7 @@ def check_ranges(cfg: RunConfig) -> None:
         raise HarnessError(f"unknown engine {engine.name!r} (known: {', '.join(ENGINE_NAMES)})")
     if engine.dtype not in DTYPES:
         raise HarnessError(f"engine.dtype must be one of {', '.join(DTYPES)}, got {engine.dtype!r}")
+    cfg.train.check("train")
 
 
 def _load_preset(name: str) -> dict[str, Any]:

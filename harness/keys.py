@@ -65,9 +65,21 @@ def method_inputs(cfg: RunConfig, teacher_key: str, student_id: str, params: dic
 
 
 def train_inputs(cfg: RunConfig, method_key: str, student_id: str) -> dict[str, Any]:
+    """The training settings that change the trained model (and its report).
+
+    The budget decides the run length, so it is in the key together with the one field it
+    uses: `max_steps` under `steps`, `num_train_epochs` under `epochs`; the other is ignored by
+    the trainer and left out. LoRA's shape matters only with `use_lora`. Checkpoint and logging
+    intervals do not change the weights, only how the report samples the loss curve, so they
+    are left out too.
+    """
     train = asdict(cfg.train)
     train.pop("save_steps")
     train.pop("logging_steps")
+    train.pop("num_train_epochs" if cfg.train.budget == "steps" else "max_steps")
+    if not cfg.train.use_lora:
+        for name in ("lora_r", "lora_alpha", "lora_dropout", "lora_target_modules"):
+            train.pop(name)
     return {"data": method_key, "student": student_id, "train": train, "seed": cfg.seed}
 
 

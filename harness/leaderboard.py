@@ -329,11 +329,52 @@ def tokens_estimate(row: Row) -> Estimate:
     return Estimate(*_spread(per_seed))
 
 
-def training_tokens(row: Row) -> Estimate | None:
-    values = [(r.data["training"] or {}).get("train_tokens") for r in row.records]
-    if any(v is None for v in values):
+def training_value(row: Row, name: str) -> Estimate | None:
+    """Mean ± std over seeds of a number in the records' training report (`steps`, `examples`,
+    `trained_tokens`, ...); None for methods that do not train and for records without it
+    (written before the field existed)."""
+    values = [(r.data["training"] or {}).get(name) for r in row.records]
+    if any(not isinstance(v, (int, float)) or isinstance(v, bool) for v in values):
         return None
     return Estimate(*_spread([float(v) for v in values]))
+
+
+def training_tokens(row: Row) -> Estimate | None:
+    """Prompt + completion tokens per epoch of the training data (`training.train_tokens`)."""
+    return training_value(row, "train_tokens")
+
+
+def dropped_by_reason(row: Row) -> dict[str, float] | None:
+    """Teacher traces the method dropped, reason -> mean count per seed (`method_stats.dropped`).
+
+    Averaged over the seeds whose record has the dict (a reason missing from one of them
+    counts 0 there); None when no record of the row has one."""
+    dicts = [d for r in row.records if isinstance(d := (r.data["method_stats"] or {}).get("dropped"), dict)]
+    if not dicts:
+        return None
+    reasons = sorted({k for d in dicts for k in d})
+    return {k: float(np.mean([float(d.get(k) or 0) for d in dicts])) for k in reasons}
+
+
+def training_budget(record: Record) -> tuple[str, bool] | None:
+    """How long the record's model trained, `steps=N` (max_steps) or `epochs=E` (num_train_epochs),
+    and whether that was inferred; None when the method does not train.
+
+    Read from the training report, else from the config in the record's manifest. Records
+    written before `train.budget` existed trained by epochs: for them it is inferred (True)."""
+    training = record.data["training"]
+    if not isinstance(training, dict):
+        return None
+    config = (record.data.get("manifest") or {}).get("config") or {}
+    train = (config.get("train") or {}) if isinstance(config, dict) else {}
+    budget = training.get("budget") or train.get("budget")
+    inferred = budget is None
+    if budget == "steps":
+        value = training.get("max_steps") or train.get("max_steps")
+    else:
+        budget, value = budget or "epochs", train.get("num_train_epochs")
+    shown = f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
+    return f"{budget}={shown}", inferred
 
 
 def kept_ratios(row: Row) -> list[float]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import TrainConfig
+from harness.console import log
 from harness.errors import HarnessError
 from harness.fingerprint import looks_like_path
 from harness.jsonl import read_json, read_jsonl, write_json
@@ -107,8 +109,7 @@ def build_trainer(model: str, records: list[dict[str, Any]], output_dir: Path, c
     from transformers import AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    if not 0.0 <= cfg.warmup_ratio < 1.0:
-        raise HarnessError(f"train.warmup_ratio must be in [0, 1), got {cfg.warmup_ratio}")
+    cfg.check("train")
     tokenizer = AutoTokenizer.from_pretrained(model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -118,7 +119,10 @@ def build_trainer(model: str, records: list[dict[str, Any]], output_dir: Path, c
         max_length=cfg.max_length,
         packing=False,
         learning_rate=cfg.learning_rate,
+        # budget=steps: exactly max_steps optimizer steps, the data cycled as often as needed
+        # (transformers lets max_steps > 0 override num_train_epochs); budget=epochs: -1, unused.
         num_train_epochs=cfg.num_train_epochs,
+        max_steps=cfg.max_steps if cfg.budget == "steps" else -1,
         per_device_train_batch_size=cfg.per_device_train_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         warmup_steps=float(cfg.warmup_ratio),  # transformers 5: a float below 1 is a ratio of total steps
@@ -130,6 +134,9 @@ def build_trainer(model: str, records: list[dict[str, Any]], output_dir: Path, c
         save_steps=cfg.save_steps,
         logging_steps=cfg.logging_steps,
         logging_first_step=True,  # the first step's own loss is the report's initial_loss
+        # Count non-padding input tokens as they go through the model; the count lives in the
+        # TrainerState, so it is saved with each checkpoint and restored on resume.
+        include_num_input_tokens_seen="non_padding",
         seed=seed,
         data_seed=seed,
         report_to="none",
@@ -154,8 +161,23 @@ def build_trainer(model: str, records: list[dict[str, Any]], output_dir: Path, c
         train_dataset=Dataset.from_list(records),
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[_log_last_step_callback()],
+        callbacks=[_log_last_step_callback(), _epoch_length_callback()],
     )
+
+
+def _epoch_length_callback():
+    from transformers import TrainerCallback
+
+    class EpochLength(TrainerCallback):
+        """Remember how many batches per epoch (per process) the Trainer's own dataloader yields."""
+
+        epoch_batches: int | None = None
+
+        def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
+            if train_dataloader is not None and hasattr(train_dataloader, "__len__"):
+                self.epoch_batches = len(train_dataloader)
+
+    return EpochLength()
 
 
 def _log_last_step_callback():
@@ -180,6 +202,7 @@ def _log_last_step_callback():
 def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: int = 0) -> dict[str, Any]:
     """Fine-tune `model` on the SFT JSONL `data`; write a model folder to `output_dir`; return a report."""
     data, output_dir = Path(data), Path(output_dir)
+    cfg.check("train")
     if not data.is_file():
         raise HarnessError(f"SFT data file not found: {data}")
     if looks_like_path(model) and not Path(model).expanduser().is_dir():
@@ -202,6 +225,8 @@ def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: 
     if len(trainer.train_dataset) == 0:
         raise HarnessError(f"every prompt fills train.max_length={cfg.max_length}: no completion token left to train on")
     last = last_complete_checkpoint(ckpt_dir)
+    if trainer.is_world_process_zero():
+        log(budget_line(cfg, len(trainer.train_dataset)))
     result = trainer.train(resume_from_checkpoint=last)
     _save_model(trainer, model, output_dir, cfg)
 
@@ -209,8 +234,13 @@ def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: 
     report.update(
         run_id=run_id,
         resumed_from_step=int(Path(last).name.split("-")[-1]) if last else None,
+        budget=cfg.budget,
+        max_steps=cfg.max_steps if cfg.budget == "steps" else None,
         steps=trainer.state.global_step,
         epochs=trainer.state.epoch,
+        examples_seen=examples_seen(trainer),
+        trained_tokens=int(trainer.state.num_input_tokens_seen),
+        trained_tokens_counts="non-padding prompt+completion tokens through the model, all steps (transformers' counter)",
         initial_loss=losses[0] if losses else None,
         final_loss=losses[-1] if losses else None,
         mean_train_loss=mean_logged_loss(trainer.state.log_history) if losses else result.training_loss,
@@ -224,6 +254,37 @@ def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: 
         write_json(done, report)
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     return report
+
+
+def budget_line(cfg: TrainConfig, examples: int) -> str:
+    """One log line saying how long this run trains and which setting decides it."""
+    if cfg.budget == "steps":
+        return (f"training budget: {cfg.max_steps} optimizer steps on {examples} examples "
+                f"(train.budget=steps; train.num_train_epochs is not used)")
+    return (f"training budget: {cfg.num_train_epochs:g} epochs of {examples} examples "
+            f"(train.budget=epochs; the step count follows the data size)")
+
+
+def examples_seen(trainer: Any) -> int:
+    """Training examples fed to the model over all optimizer steps, counting repeats.
+
+    Every step takes per-device batch x gradient accumulation x data-parallel world size
+    examples (the Trainer's `get_total_train_batch_size`), except that an epoch holds only the
+    data there is: the last step of an epoch can be short, and padding that makes batches even
+    across processes is not counted. So: full epochs x examples, plus the steps of a partial
+    last epoch x the total batch, capped at the examples. Computed from the Trainer's own
+    epoch length and step count, so it is the same after a resume."""
+    examples = len(trainer.train_dataset)
+    total_batch = trainer.get_total_train_batch_size(trainer.args)
+    batches = next((cb.epoch_batches for cb in trainer.callback_handler.callbacks
+                    if getattr(cb, "epoch_batches", None)), None)
+    if not batches:  # the per-epoch length is unknown: assume one step per total batch
+        batches = math.ceil(examples * trainer.args.gradient_accumulation_steps / total_batch)
+    grad_acc = trainer.args.gradient_accumulation_steps
+    steps_per_epoch = max(batches // grad_acc + int(batches % grad_acc > 0), 1)  # as the Trainer computes it
+    steps = trainer.state.global_step
+    full, partial = divmod(steps, steps_per_epoch)
+    return full * examples + min(partial * total_batch, examples)
 
 
 def _claim_checkpoints(ckpt_dir: Path, run_id: str) -> None:
@@ -330,7 +391,9 @@ def train_config_from(overrides: list[str], lora: bool = False) -> TrainConfig:
         if data.get("use_lora") is not None and str(data["use_lora"]).lower() not in ("true", "1", "yes"):
             raise HarnessError(f"--lora conflicts with --set train.use_lora={data['use_lora']}")
         data["use_lora"] = True
-    return from_dict(TrainConfig, data, "train")
+    cfg = from_dict(TrainConfig, data, "train")
+    cfg.check("train")  # before the model loads, as `harness run` checks it when the config resolves
+    return cfg
 
 
 if __name__ == "__main__":

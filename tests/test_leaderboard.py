@@ -16,7 +16,7 @@ from harness.leaderboard import (average_estimate, build_rows, find_records, loa
 
 def make_record(method: str, seed: int, outcomes: dict[str, np.ndarray], *, params: dict | None = None,
                 tokens: int = 50, kept: list[float] | None = None, train_tokens: int | None = 1000,
-                student: str = "synth:tiny") -> dict:
+                student: str = "synth:tiny", training: dict | None = None, dropped: dict | None = None) -> dict:
     """A schema-1 result record whose per-sample outcomes are `outcomes[bench][problem, sample]`."""
     benchmarks = {}
     for name, grid in outcomes.items():
@@ -30,8 +30,9 @@ def make_record(method: str, seed: int, outcomes: dict[str, np.ndarray], *, para
         "schema": 1, "harness_version": "0.1.0", "method": method, "method_params": params or {}, "seed": seed,
         "student": student, "teacher_data": {"source": "synth", "key": "teacher-abc123", "num_traces": 300},
         "benchmarks": benchmarks,
-        "method_stats": {"kept_prefix_ratios": kept} if kept is not None else {},
-        "training": None if train_tokens is None else {"train_tokens": train_tokens, "examples": 10},
+        "method_stats": {**({"kept_prefix_ratios": kept} if kept is not None else {}),
+                         **({"dropped": dropped} if dropped is not None else {})},
+        "training": None if train_tokens is None else {"train_tokens": train_tokens, "examples": 10, **(training or {})},
         "manifest": {"git_commit": "0123456789abcdef", "config": {"eval": {"sampling": {"temperature": 0.6}}}},
     }
 
@@ -195,3 +196,38 @@ def test_each_student_is_compared_with_its_own_full_cot(tmp_path):
     rows = build_rows(next(iter(find_records(tmp_path).values())))
     diffs = {r.student: paired_difference(r, baseline_for(r, rows), "x").mean for r in rows if r.method == "palign"}
     assert diffs == {"a": 1.0, "b": 0.0}
+
+
+def test_training_numbers_and_dropped_traces_per_row(tmp_path):
+    from harness.leaderboard import dropped_by_reason, training_budget, training_value
+
+    g = np.ones((4, 1), dtype=bool)
+    folder = tmp_path / "records"
+    for seed, (steps, tokens, dropped) in enumerate(((40, 900, 3), (40, 1100, 4), (40, 1000, 4))):
+        write(folder, make_record("palign", seed, {"b": g}, dropped={"no_correct_continuation": dropped, "empty_cot": 0},
+                                  training={"budget": "steps", "max_steps": 40, "steps": steps,
+                                            "examples_seen": 640, "trained_tokens": tokens}))
+        write(folder, make_record("none", seed, {"b": g}, train_tokens=None))
+    rows = {r.method: r for r in build_rows(next(iter(find_records(tmp_path).values())))}
+    palign, none = rows["palign"], rows["none"]
+    assert training_value(palign, "steps").mean == 40 and training_value(palign, "steps").std == 0
+    assert training_value(palign, "trained_tokens").mean == 1000 and training_value(palign, "trained_tokens").std == 100
+    assert training_value(palign, "examples").mean == 10
+    assert dropped_by_reason(palign) == {"empty_cot": 0.0, "no_correct_continuation": pytest.approx(11 / 3)}
+    assert training_budget(palign.records[0]) == ("steps=40", False)
+    # a method that does not train has no training numbers and no budget
+    assert training_value(none, "steps") is None and training_budget(none.records[0]) is None
+    assert dropped_by_reason(none) is None
+
+
+def test_records_from_before_the_budget_still_give_their_numbers(tmp_path):
+    """Old records: steps and examples are there, the new fields are not, and the budget was epochs."""
+    from harness.leaderboard import training_budget, training_value
+
+    record = make_record("full_cot", 0, {"b": np.ones((4, 1), dtype=bool)}, training={"steps": 39, "epochs": 3.0})
+    record["manifest"]["config"]["train"] = {"num_train_epochs": 3.0, "learning_rate": 1e-3}
+    write(tmp_path / "records", record)
+    (row,) = build_rows(next(iter(find_records(tmp_path).values())))
+    assert training_value(row, "steps").mean == 39
+    assert training_value(row, "trained_tokens") is None and training_value(row, "examples_seen") is None
+    assert training_budget(row.records[0]) == ("epochs=3", True)

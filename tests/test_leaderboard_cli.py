@@ -150,7 +150,7 @@ def test_real_records_from_harness_run(tmp_path):
     """Records written by `harness run --method all --json` (two seeds, small world) render and check."""
     small = ["--set", "world.pretrain_problems=300", "--set", "world.pretrain_epochs=1",
              "--set", "world.benchmark_size=10", "--set", "teacher.num_problems=20",
-             "--set", "train.num_train_epochs=1", "--set", "eval.limit=10", "--set", "method.params.rollouts=2"]
+             "--set", "train.max_steps=3", "--set", "eval.limit=10", "--set", "method.params.rollouts=2"]
     records = tmp_path / "leaderboards" / "synthetic" / "records"
     records.mkdir(parents=True)
     for seed in (0, 1):
@@ -162,4 +162,67 @@ def test_real_records_from_harness_run(tmp_path):
     for method in METHODS:
         assert f"| {method} " in text
     assert "palign is" in text and (root / "plots" / "synthetic-kept-prefix-ratio.png").is_file()
+    training = text.split("### Training")[1].split("###")[0]
+    assert "steps=3 " in training and "Every trained row ran the same number of optimizer steps (3)." in text
     assert run_cli("--records", str(root), "--check") == 0
+
+
+def _training_table(text: str) -> dict[str, list[str]]:
+    section = text.split("### Training")[1].split("###")[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in section.splitlines() if line.startswith("| ")]
+    header, *body = rows
+    return {cells[0]: dict(zip(header, cells)) for cells in body}
+
+
+def test_training_table_shows_budget_steps_tokens_and_drops(tmp_path):
+    rng = np.random.default_rng(4)
+    folder = tmp_path / "lb" / "synthetic" / "records"
+    for seed in range(2):
+        outcomes = {"synth_easy": grid(rng, 20, 1, 0.5)}
+        write(folder, make_record("none", seed, outcomes, train_tokens=None))
+        for method, examples, dropped in (("full_cot", 200, {"empty_target": 0}),
+                                          ("palign", 40 + seed, {"no_sufficient_prefix": 0, "no_correct_continuation": 160 - seed})):
+            record = make_record(method, seed, outcomes, dropped=dropped, training={
+                "budget": "steps", "max_steps": 40, "steps": 40, "examples": examples,
+                "examples_seen": 640, "trained_tokens": 100_000 + seed})
+            write(folder, record)
+    assert run_cli("--records", str(tmp_path / "lb")) == 0
+    text = (tmp_path / "lb" / "README.md").read_text()
+    table = _training_table(text)
+    assert table["none"]["budget"] == "—" and table["none"]["steps"] == "—" and table["none"]["trained tokens"] == "—"
+    assert table["none"]["dropped traces (mean per seed)"] == "—"
+    palign = table["palign"]
+    assert (palign["budget"], palign["steps"], palign["examples"], palign["examples seen"]) == \
+        ("steps=40", "40 ± 0", "40 ± 1", "640 ± 0")
+    assert palign["trained tokens"] == "100000 ± 1" and palign["tokens/epoch"] == "1000 ± 0"
+    assert palign["dropped traces (mean per seed)"] == "no_correct_continuation 159.5"  # mean of 160 and 159; zeros left out
+    assert table["full_cot"]["dropped traces (mean per seed)"] == "0"
+    assert "Every trained row ran the same number of optimizer steps (40)." in text
+    assert "mean count per seed" in text  # the how-to-read text says the drops are averaged over seeds
+    assert "predate `train.budget`" not in text
+
+
+def test_unequal_steps_are_a_finding(tmp_path):
+    folder = tmp_path / "lb" / "records"
+    g = np.ones((5, 1), dtype=bool)
+    for method, steps in (("full_cot", 39), ("fixed_trunc", 3), ("palign", 9)):
+        write(folder, make_record(method, 0, {"b": g}, training={"budget": "epochs", "steps": steps}))
+    assert run_cli("--records", str(tmp_path / "lb")) == 0
+    text = (tmp_path / "lb" / "README.md").read_text()
+    assert ("The trained rows ran different numbers of optimizer steps (mean per seed: fixed_trunc 3, palign 9, "
+            "full_cot 39)") in text
+
+
+def test_committed_records_without_the_new_fields_render(tmp_path):
+    """The committed synthetic records predate the budget: they render, with — for what they lack."""
+    if not (REPO / "leaderboards" / "synthetic" / "records").is_dir():
+        pytest.skip("no committed records")
+    copy = tmp_path / "leaderboards"
+    shutil.copytree(REPO / "leaderboards", copy)
+    assert run_cli("--records", str(copy), "--out", str(tmp_path / "board.md")) == 0
+    text = (tmp_path / "board.md").read_text()
+    table = _training_table(text)
+    for method in ("full_cot", "short_cot", "fixed_trunc", "palign"):
+        assert table[method]["budget"] == "epochs=3" and table[method]["trained tokens"] == "—", method
+        assert table[method]["steps"] != "—" and table[method]["examples"] != "—", method
+    assert table["none"]["steps"] == "—" and "predate `train.budget`" in text

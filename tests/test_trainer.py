@@ -150,6 +150,8 @@ def test_killed_training_resumes_from_last_checkpoint(tiny_model_dir, tmp_path):
     report = json.loads((out / REPORT).read_text())
     assert report["resumed_from_step"] == max(saved)
     assert report["steps"] == 24
+    # transformers' token counter is restored from the checkpoint: two whole epochs, counted once
+    assert report["trained_tokens"] == 2 * report["train_tokens"] and report["examples_seen"] == 2 * 48
 
 
 @pytest.mark.slow
@@ -236,6 +238,8 @@ def test_resume_inside_a_logging_interval_reports_the_uninterrupted_losses(tiny_
     assert resumed["resumed_from_step"] == 5 and resumed["steps"] == reference["steps"] == 6
     for key in ("initial_loss", "final_loss", "mean_train_loss"):
         assert resumed[key] == pytest.approx(reference[key], abs=1e-6), key
+    for key in ("trained_tokens", "examples_seen"):
+        assert resumed[key] == reference[key], key
 
 
 def test_mean_logged_loss_weights_intervals_by_their_steps():
@@ -280,3 +284,127 @@ def test_kill_after_the_report_only_leaves_cleanup_to_do(tiny_model_dir, tmp_pat
     (left / "trainer_state.json").write_text("{}")
     assert train_sft(str(tiny_model_dir), data, tmp_path / "out", cfg) == first
     assert not (tmp_path / "out" / CHECKPOINTS).exists()
+
+
+# ---------------------------------------------------------------- the training budget
+
+REPORTED = ("budget", "max_steps", "steps", "epochs", "examples", "examples_seen", "trained_tokens", "train_tokens",
+            "truncated")
+
+
+def test_steps_budget_trains_every_data_size_for_exactly_max_steps(tiny_model_dir, tmp_path):
+    """Two methods keeping 5 and 50 examples both run max_steps optimizer steps; the small one cycles its data."""
+    cfg = replace(FAST, budget="steps", max_steps=7, num_train_epochs=1, per_device_train_batch_size=4,
+                  gradient_accumulation_steps=2)
+    small = train_sft(str(tiny_model_dir), write_sft(tmp_path / "small.jsonl", 5, long_every=3), tmp_path / "s", cfg)
+    large = train_sft(str(tiny_model_dir), write_sft(tmp_path / "large.jsonl", 50, long_every=3), tmp_path / "l", cfg)
+    for report in (small, large):
+        assert report["budget"] == "steps" and report["max_steps"] == 7 and report["steps"] == 7
+        assert report["truncated"] > 0  # the counts below hold with cut examples too
+    # 5 examples: one step (batches of 4 and 1) per epoch, so 7 epochs; num_train_epochs=1 is not used.
+    assert small["examples"] == 5 and small["epochs"] == 7.0
+    assert small["examples_seen"] == 7 * 5 and small["trained_tokens"] == 7 * small["train_tokens"]
+    # 50 examples: 13 batches of 4 make 7 steps of 2, so 7 steps are exactly one epoch.
+    assert large["examples"] == 50 and large["epochs"] == 1.0
+    assert large["examples_seen"] == 50 and large["trained_tokens"] == large["train_tokens"]
+
+
+def test_steps_budget_stops_inside_an_epoch(tiny_model_dir, tmp_path):
+    cfg = replace(FAST, budget="steps", max_steps=5, per_device_train_batch_size=4)
+    report = train_sft(str(tiny_model_dir), write_sft(tmp_path / "d.jsonl", 40), tmp_path / "o", cfg)
+    # 10 steps per epoch: half an epoch, 5 full batches of 4
+    assert report["steps"] == 5 and report["epochs"] == 0.5 and report["examples_seen"] == 20
+    assert 0 < report["trained_tokens"] < report["train_tokens"]
+
+
+def test_epochs_budget_counts_what_it_trained_on(tiny_model_dir, tmp_path):
+    cfg = replace(FAST, num_train_epochs=2, per_device_train_batch_size=4, max_steps=1)  # max_steps unused here
+    report = train_sft(str(tiny_model_dir), write_sft(tmp_path / "d.jsonl", 10, long_every=3), tmp_path / "o", cfg)
+    assert {k: report[k] for k in ("budget", "max_steps", "steps", "examples", "examples_seen")} == \
+        {"budget": "epochs", "max_steps": None, "steps": 6, "examples": 10, "examples_seen": 20}
+    # transformers' non-padding counter agrees with the chat-template token count of the data
+    assert report["trained_tokens"] == 2 * report["train_tokens"]
+
+
+def test_examples_seen_matches_the_batches_the_model_got(tiny_model_dir, tmp_path):
+    """The reported count against the batches actually collated, with accumulation and a short last batch."""
+    records = load_sft_records(write_sft(tmp_path / "d.jsonl", 11))
+    cfg = replace(FAST, budget="steps", max_steps=4, per_device_train_batch_size=3, gradient_accumulation_steps=2)
+    trainer = build_trainer(str(tiny_model_dir), records, tmp_path / "o", cfg)
+    seen = []
+    collate = trainer.data_collator
+    trainer.data_collator = lambda features: (seen.append(len(features)), collate(features))[1]
+    trainer.train()
+    from harness.trainer import examples_seen
+
+    # 4 batches per epoch (3, 3, 3, 2) make 2 steps; 4 steps are 2 epochs
+    assert trainer.state.global_step == 4 and examples_seen(trainer) == sum(seen) == 22
+
+
+def test_warmup_ratio_applies_to_max_steps(tiny_model_dir, tmp_path):
+    records = load_sft_records(write_sft(tmp_path / "d.jsonl", 4))
+    cfg = replace(FAST, budget="steps", max_steps=10, warmup_ratio=0.3, logging_steps=1, lr_scheduler_type="linear")
+    trainer = build_trainer(str(tiny_model_dir), records, tmp_path / "o", cfg)
+    trainer.train()
+    lrs = [e["learning_rate"] for e in trainer.state.log_history if "learning_rate" in e]
+    # 3 warm-up steps (0.3 of the 10 max_steps, not of one epoch's single step), then 7 of decay;
+    # each logged rate is the one its step used
+    assert len(lrs) == 10 and lrs.index(max(lrs)) == 3
+    assert lrs[:4] == pytest.approx([0.0, 1e-3, 2e-3, 3e-3]) and lrs[-1] < lrs[4]
+
+
+def test_steps_budget_resume_counts_like_an_uninterrupted_run(tiny_model_dir, tmp_path, monkeypatch):
+    """Resuming from a checkpoint in the middle of a cycled epoch: the same steps, examples and tokens."""
+    import shutil
+
+    import harness.trainer as trainer_mod
+
+    data = write_sft(tmp_path / "sft.jsonl", 10, long_every=4)
+    cfg = replace(FAST, budget="steps", max_steps=8, per_device_train_batch_size=4, save_steps=4, logging_steps=3)
+    reference = train_sft(str(tiny_model_dir), data, tmp_path / "ref", cfg)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(trainer_mod, "_save_model", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train_sft(str(tiny_model_dir), data, out, cfg)
+    monkeypatch.undo()
+    shutil.rmtree(out / CHECKPOINTS / "checkpoint-8")  # as if killed after step 4's checkpoint
+    resumed = train_sft(str(tiny_model_dir), data, out, cfg)
+    assert resumed["resumed_from_step"] == 4  # 3 steps per epoch: inside the second epoch
+    for key in ("steps", "epochs", "examples_seen", "trained_tokens", "final_loss"):
+        assert resumed[key] == pytest.approx(reference[key]), key
+    assert reference["steps"] == 8 and reference["examples_seen"] == 2 * 10 + 2 * 4
+
+
+def test_budget_is_checked_before_the_model_loads(tmp_path):
+    with pytest.raises(HarnessError, match="train.budget=steps needs train.max_steps"):
+        train_sft(str(tmp_path), write_sft(tmp_path / "d.jsonl", 2), tmp_path / "o", replace(FAST, budget="steps"))
+
+
+def test_train_key_holds_the_budget_and_nothing_it_does_not_use():
+    from harness.config import parse_override, resolve_run_config
+    from harness.keys import train_inputs
+    from harness.store import hash_key
+
+    def key(*overrides, preset=None):
+        cfg = resolve_run_config(preset=preset, overrides=[parse_override(o) for o in overrides])
+        return hash_key(train_inputs(cfg, "method-key", "student"))
+
+    steps = key()  # the synthetic preset: budget=steps, max_steps=40
+    assert key("train.max_steps=41") != steps
+    assert key("train.budget=epochs") != steps
+    assert key("train.num_train_epochs=1") == steps  # not used under steps
+    epochs = key("train.budget=epochs")
+    assert key("train.budget=epochs", "train.num_train_epochs=1") != epochs
+    assert key("train.budget=epochs", "train.max_steps=7") == epochs  # not used under epochs
+    for unused in ("train.lora_r=4", "train.lora_alpha=3", "train.lora_dropout=0.2", "train.lora_target_modules=q_proj",
+                   "train.save_steps=7", "train.logging_steps=3"):
+        assert key(unused) == steps, unused
+    lora = key("train.use_lora=true")
+    assert lora != steps and key("train.use_lora=true", "train.lora_r=4") != lora
+    for used in ("train.learning_rate=5e-4", "train.per_device_train_batch_size=8", "train.gradient_accumulation_steps=2",
+                 "train.warmup_ratio=0.2", "train.max_length=128", "train.lr_scheduler_type=linear", "seed=1"):
+        assert key(used) != steps, used

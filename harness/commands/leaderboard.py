@@ -18,8 +18,9 @@ from tabulate import tabulate
 from harness.console import console
 from harness.errors import HarnessError
 from harness.leaderboard import (BASELINE, BOOTSTRAP_SAMPLES, K_VALUES, Estimate, Row, average_estimate,
-                                 baseline_for, build_rows, find_records, kept_ratios, paired_difference,
-                                 pass_estimate, setup_folder, tokens_estimate, training_tokens)
+                                 baseline_for, build_rows, dropped_by_reason, find_records, kept_ratios,
+                                 paired_difference, pass_estimate, setup_folder, tokens_estimate, training_budget,
+                                 training_value)
 
 HELP = "Render leaderboards/README.md from stored result records (--check to verify)."
 
@@ -32,11 +33,19 @@ standard deviation over seeds (ddof=1; absent with one seed; the number of seeds
 resamples, seeded) of the per-problem score averaged over seeds. Pass@3 needs at least 3
 samples per problem in every seed. `avg Pass@1` is the unweighted mean over benchmarks (its
 interval resamples problems within each benchmark). `tokens/answer` is the mean generated
-tokens per sample; `train tokens` is what the trainer saw; `kept prefix` is the mean share of
-the teacher CoT that a prefix method kept. The paired table compares each method with
-`{BASELINE}` on the same student, teacher data and problems: per-problem accuracy (mean over
-samples and seeds) minus `{BASELINE}`'s, in points, with a paired bootstrap interval over
-problems. An interval that contains 0 is not evidence of a difference."""
+tokens per sample; `kept prefix` is the mean share of the teacher CoT that a prefix method
+kept. The training table shows how much each model trained, mean ± std over seeds (— for a
+method that does not train, or a record written before the field existed): `budget` is
+`steps=N` (every method ran N optimizer steps, cycling its data) or `epochs=E` (E passes over
+the method's own data, so a method that keeps fewer examples takes fewer steps); `steps` are
+the optimizer steps run; `examples` the training examples; `examples seen` the examples fed
+over all steps, repeats included; `trained tokens` the non-padding prompt+completion tokens
+processed over all steps; `tokens/epoch` the prompt+completion tokens of one pass over the
+data after truncation; `dropped traces` the teacher traces the method discarded, by reason,
+as the mean count per seed. The paired table compares each method with `{BASELINE}` on the
+same student, teacher data and problems: per-problem accuracy (mean over samples and seeds)
+minus `{BASELINE}`'s, in points, with a paired bootstrap interval over problems. An interval
+that contains 0 is not evidence of a difference."""
 
 
 def add_parser(sub, parent) -> None:
@@ -93,6 +102,7 @@ def render_setup(name: str, records: list, out: Path, write_plots: bool) -> list
     lines += ["### Results", "", results_table(rows, benches), ""]
     if not any(pass_estimate(r, b, 3) for r in rows for b in benches if b in r.benches):
         lines += ["Pass@3 is not available: no run here has at least 3 samples per problem (eval.n >= 3).", ""]
+    lines += ["### Training", "", *training_section(rows), ""]
     lines += [f"### Paired comparison with `{BASELINE}`", "", *paired_section(rows, benches), ""]
     lines += ["### Findings (generated from the numbers above)", "", *findings(rows, benches), ""]
     lines += ["### Plots", "", *_plots(name, rows, benches, out, write_plots), ""]
@@ -160,7 +170,7 @@ def results_table(rows: list[Row], benches: list[str]) -> str:
     ks = [k for k in K_VALUES if k == 1 or show_k3]
     headers = ["method", "student", "teacher data", "seeds"]
     headers += [f"{b} Pass@{k}" for k in ks for b in benches]
-    headers += ["avg Pass@1", "tokens/answer", "train tokens", "kept prefix"]
+    headers += ["avg Pass@1", "tokens/answer", "kept prefix"]
     table = []
     for row in rows:
         cells = [row.label, row.student, f"{row.teacher['source']} ({row.teacher['num_traces']})", str(len(row.records))]
@@ -171,11 +181,40 @@ def results_table(rows: list[Row], benches: list[str]) -> str:
                 cells.append(fmt(est[0]) if est else (f"n/a (n={n})" if b in row.benches else "—"))
         cells.append(fmt(average_estimate(row, benches, 1)) if set(benches) <= set(row.benches) else "—")
         cells.append(fmt(tokens_estimate(row), scale=1.0))
-        cells.append(fmt(training_tokens(row), scale=1.0, digits=0))
         ratios = kept_ratios(row)
         cells.append(f"{sum(ratios) / len(ratios):.2f}" if ratios else "—")
         table.append(cells)
     return tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+TRAINING_COLUMNS = (("steps", "steps"), ("examples", "examples"), ("examples seen", "examples_seen"),
+                    ("trained tokens", "trained_tokens"), ("tokens/epoch", "train_tokens"))
+
+
+def training_section(rows: list[Row]) -> list[str]:
+    """One line per row: the budget, how much it trained, and what the method dropped."""
+    table, inferred = [], False
+    for row in rows:
+        budgets = [training_budget(r) for r in row.records]
+        inferred |= any(b and b[1] for b in budgets)
+        shown = sorted({b[0] for b in budgets if b})
+        cells = [row.label, row.student, str(len(row.records)), ", ".join(shown) or "—"]
+        cells += [fmt(training_value(row, name), scale=1.0, digits=0) for _, name in TRAINING_COLUMNS]
+        cells.append(_dropped(dropped_by_reason(row)))
+        table.append(cells)
+    headers = ["method", "student", "seeds", "budget", *(h for h, _ in TRAINING_COLUMNS), "dropped traces (mean per seed)"]
+    lines = [tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)]
+    if inferred:
+        lines += ["", "Some records predate `train.budget`; they trained by epochs, so their budget is shown as "
+                      "`epochs=E`, and the fields added with it (examples seen, trained tokens) are —."]
+    return lines
+
+
+def _dropped(reasons: dict[str, float] | None) -> str:
+    if reasons is None:
+        return "—"
+    shown = [f"{k} {v:.0f}" if v == int(v) else f"{k} {v:.1f}" for k, v in reasons.items() if v]
+    return ", ".join(shown) if shown else "0"
 
 
 def paired_section(rows: list[Row], benches: list[str]) -> list[str]:
@@ -209,6 +248,7 @@ def findings(rows: list[Row], benches: list[str]) -> list[str]:
         for (prev, _), (m, label) in zip(ranked, ranked[1:]):
             text += f" {'=' if m == prev else '>'} {label} ({_pct(m)})"
         out.append(f"- Average Pass@1 ranking: {text}.")
+    out += _budget_findings(rows)
     for row in rows:
         base = baseline_for(row, rows)
         if row.method != "palign" or base is None:
@@ -230,6 +270,28 @@ def findings(rows: list[Row], benches: list[str]) -> list[str]:
         if better:
             out.append(f"- {row.label} does not have the best average Pass@1: {', '.join(better)} score higher.")
     return out or ["- Nothing to compare yet."]
+
+
+def _budget_findings(rows: list[Row]) -> list[str]:
+    """Whether the trained rows got the same number of optimizer steps, per student and teacher data."""
+    out = []
+    groups: dict[tuple, list[tuple[str, float]]] = {}
+    for row in rows:
+        steps = training_value(row, "steps")
+        if steps is not None:
+            groups.setdefault(row.group_key(), []).append((row.label, steps.mean))
+    for (student, _, teacher_key), members in groups.items():
+        if len(members) < 2:
+            continue
+        where = f" on `{student}` with teacher data `{teacher_key}`" if len(groups) > 1 else ""
+        shown = ", ".join(f"{label} {steps:.0f}" for label, steps in sorted(members, key=lambda m: (m[1], m[0])))
+        if len({round(steps, 6) for _, steps in members}) > 1:
+            out.append(f"- The trained rows{where} ran different numbers of optimizer steps (mean per seed: {shown}): "
+                       "accuracy differences between them also measure how long each trained "
+                       "(`train.budget=steps` gives every method the same number).")
+        else:
+            out.append(f"- Every trained row{where} ran the same number of optimizer steps ({members[0][1]:.0f}).")
+    return out
 
 
 def _plots(name: str, rows: list[Row], benches: list[str], out: Path, write: bool) -> list[str]:
