@@ -378,10 +378,10 @@ def print_results(records: list[dict[str, Any]]) -> None:
         for m in metric_names:
             table.add_column(f"{b}\n{m}", justify="right")
         table.add_column(f"{b}\ntokens", justify="right")
-    for column in ("SFT examples", "kept prefix", "train tokens"):
+    for column in ("examples", "dropped traces", "kept prefix", "steps", "trained tokens"):
         table.add_column(column, justify="right")
     for r in records:
-        row = [r["method"]]
+        row = [record_label(r)]
         for b in benches:
             metrics = r["benchmarks"].get(b, {}).get("metrics", {})
             for m in metric_names:
@@ -389,13 +389,28 @@ def print_results(records: list[dict[str, Any]]) -> None:
             tokens = metrics.get("mean_tokens")
             row.append("-" if tokens is None else f"{tokens:.0f}")
         stats = r.get("method_stats") or {}
-        ratios = stats.get("kept_prefix_ratios")
-        row.append(str(stats.get("kept", "-")))
-        row.append(f"{statistics.fmean(ratios):.2f}" if ratios else "-")
         training = r.get("training") or {}
-        row.append(str(training.get("train_tokens", "-")))
+        ratios = stats.get("kept_prefix_ratios")
+        dropped = stats.get("dropped") or {}
+        row.append(str(training.get("examples", stats.get("kept", "-"))))
+        row.append("\n".join(f"{reason} {n}" for reason, n in dropped.items() if n) or "-")
+        row.append(f"{statistics.fmean(ratios):.2f}" if ratios else "-")
+        row.append(str(training.get("steps", "-")))
+        row.append(str(training.get("trained_tokens", "-")))
         table.add_row(*row)
     Console().print(table)
+
+
+def record_label(record: dict[str, Any]) -> str:
+    """The method name, with the parameters its declared variants differ in (`fixed_trunc:ratio=0.25`)."""
+    name = record["method"]
+    try:
+        keys = sorted({k for variant in get_method(name).variants for k in variant})
+    except HarnessError:  # a record of a method that is not installed here
+        keys = []
+    params = record.get("method_params") or {}
+    shown = ",".join(f"{k}={params[k]}" for k in keys if k in params)
+    return f"{name}:{shown}" if shown else name
 
 
 def _pct(value: float | None, ci: list[float] | None) -> str:

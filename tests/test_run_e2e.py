@@ -13,12 +13,12 @@ import pytest
 from harness.cli import main
 
 FAST = [
-    "--set", "teacher.num_problems=12", "--set", "train.num_train_epochs=1", "--set", "eval.limit=4",
+    "--set", "teacher.num_problems=12", "--set", "train.max_steps=2", "--set", "eval.limit=4",
     "--set", "eval.sampling.max_new_tokens=16", "--set", "eval.benchmarks=synth_easy",
 ]
 SMALL = [
     "--set", "world.pretrain_problems=300", "--set", "world.pretrain_epochs=1", "--set", "world.benchmark_size=10",
-    "--set", "teacher.num_problems=20", "--set", "train.num_train_epochs=1", "--set", "eval.limit=10",
+    "--set", "teacher.num_problems=20", "--set", "train.max_steps=2", "--set", "eval.limit=10",
     "--set", "method.params.rollouts=2",
 ]
 
