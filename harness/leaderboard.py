@@ -382,9 +382,9 @@ def kept_ratios(row: Row) -> list[float]:
     return [float(x) for r in row.records for x in (r.data["method_stats"] or {}).get("kept_prefix_ratios") or []]
 
 
-def baseline_for(row: Row, rows: list[Row]) -> Row | None:
-    """The full_cot row on the same student and teacher data (the first variant if several)."""
-    return next((r for r in rows if r.method == BASELINE and r.group_key() == row.group_key()), None)
+def baseline_for(row: Row, rows: list[Row], baseline: str = BASELINE) -> Row | None:
+    """The baseline method's row on the same student and teacher data (the first variant if several)."""
+    return next((r for r in rows if r.method == baseline and r.group_key() == row.group_key()), None)
 
 
 def paired_difference(row: Row, base: Row, bench: str) -> Estimate | None:

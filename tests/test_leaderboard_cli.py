@@ -226,3 +226,16 @@ def test_committed_records_without_the_new_fields_render(tmp_path):
         assert table[method]["budget"] == "epochs=3" and table[method]["trained tokens"] == "—", method
         assert table[method]["steps"] != "—" and table[method]["examples"] != "—", method
     assert table["none"]["steps"] == "—" and "predate `train.budget`" in text
+
+
+def test_board_yaml_sets_the_baseline_and_the_contrasts(tmp_path):
+    root = populate(tmp_path / "lb")
+    setup = next(p.parent for p in root.glob("*/records"))
+    (setup / "board.yaml").write_text("baseline: none\ncontrasts:\n  - [palign, full_cot]\n  - [palign, best fixed_trunc]\n  - [palign, nosuch]\n")
+    assert run_cli("--records", str(root)) == 0
+    text = (root / "README.md").read_text()
+    assert "### Paired comparison with `none`" in text and "Δ Pass@1 vs none" in text
+    contrasts = text.split("### Contrasts")[1].split("###")[0]
+    assert "palign − full_cot" in contrasts and "nosuch" not in contrasts
+    (setup / "board.yaml").write_text("contrasts: [[palign]]\n")
+    _one_line_exit_2(["--records", str(root)], "board.yaml", "not a pair")

@@ -16,6 +16,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from harness.console import console
+from harness.contrasts import BoardSettings, board_settings, contrasts
 from harness.errors import HarnessError
 from harness.leaderboard import (BASELINE, BOOTSTRAP_SAMPLES, K_VALUES, Estimate, Row, average_estimate,
                                  baseline_for, build_rows, dropped_by_reason, find_records, kept_ratios,
@@ -42,10 +43,12 @@ the optimizer steps run; `examples` the training examples; `examples seen` the e
 over all steps, repeats included; `trained tokens` the non-padding prompt+completion tokens
 processed over all steps; `tokens/epoch` the prompt+completion tokens of one pass over the
 data after truncation; `dropped traces` the teacher traces the method discarded, by reason,
-as the mean count per seed. The paired table compares each method with `{BASELINE}` on the
-same student, teacher data and problems: per-problem accuracy (mean over samples and seeds)
-minus `{BASELINE}`'s, in points, with a paired bootstrap interval over problems. An interval
-that contains 0 is not evidence of a difference."""
+as the mean count per seed. The paired table compares each method with the setup's baseline
+(`{BASELINE}` unless its `board.yaml` names another) on the same student, teacher data and
+problems: per-problem accuracy (mean over samples and seeds) minus the baseline's, in
+points, with a paired bootstrap interval over problems; the contrasts table does the same
+for the pairs the setup's `board.yaml` lists. An interval that contains 0 is not evidence
+of a difference."""
 
 
 def add_parser(sub, parent) -> None:
@@ -95,6 +98,7 @@ def render(setups: dict, out: Path, write_plots: bool = False) -> str:
 def render_setup(name: str, records: list, out: Path, write_plots: bool) -> list[str]:
     rows = build_rows(records)
     benches = _benchmarks(rows)
+    settings = board_settings(setup_folder(records))
     lines = [f"## {name}", "", *_describe(rows, records, benches, out), ""]
     notes = setup_folder(records) / "NOTES.md"
     if notes.is_file():
@@ -103,8 +107,10 @@ def render_setup(name: str, records: list, out: Path, write_plots: bool) -> list
     if not any(pass_estimate(r, b, 3) for r in rows for b in benches if b in r.benches):
         lines += ["Pass@3 is not available: no run here has at least 3 samples per problem (eval.n >= 3).", ""]
     lines += ["### Training", "", *training_section(rows), ""]
-    lines += [f"### Paired comparison with `{BASELINE}`", "", *paired_section(rows, benches), ""]
-    lines += ["### Findings (generated from the numbers above)", "", *findings(rows, benches), ""]
+    lines += [f"### Paired comparison with `{settings.baseline}`", "", *paired_section(rows, benches, settings.baseline), ""]
+    if settings.contrasts:
+        lines += ["### Contrasts", "", *contrast_section(settings, rows, benches), ""]
+    lines += ["### Findings (generated from the numbers above)", "", *findings(rows, benches, settings.baseline), ""]
     lines += ["### Plots", "", *_plots(name, rows, benches, out, write_plots), ""]
     lines += ["### Records", "", records_table(records, out), ""]
     return lines
@@ -217,20 +223,33 @@ def _dropped(reasons: dict[str, float] | None) -> str:
     return ", ".join(shown) if shown else "0"
 
 
-def paired_section(rows: list[Row], benches: list[str]) -> list[str]:
+def paired_section(rows: list[Row], benches: list[str], baseline: str = BASELINE) -> list[str]:
     table = []
     for row in rows:
-        base = baseline_for(row, rows)
-        if row.method == BASELINE or base is None:
+        base = baseline_for(row, rows, baseline)
+        if row.method == baseline or base is None:
             continue
         table.append([row.label, row.student] + [fmt(paired_difference(row, base, b), signed=True) for b in benches])
     if not table:
-        return [f"No `{BASELINE}` run shares a student and teacher data with another method here."]
-    headers = ["method", "student"] + [f"{b} Δ Pass@1 vs {BASELINE} (points)" for b in benches]
+        return [f"No `{baseline}` run shares a student and teacher data with another method here."]
+    headers = ["method", "student"] + [f"{b} Δ Pass@1 vs {baseline} (points)" for b in benches]
     return [tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)]
 
 
-def findings(rows: list[Row], benches: list[str]) -> list[str]:
+def contrast_section(settings: BoardSettings, rows: list[Row], benches: list[str]) -> list[str]:
+    table = []
+    for c in contrasts(settings, rows, benches):
+        name = f"{c.a} − {c.b}"
+        if c.a_row.label != c.a or c.b_row.label != c.b:
+            name += f" ({c.a_row.label} − {c.b_row.label})"
+        table.append([name, c.student] + [fmt(c.differences[b], signed=True) for b in benches])
+    if not table:
+        return ["No contrast of `board.yaml` has both of its methods on one student and teacher data here."]
+    headers = ["contrast (A − B)", "student"] + [f"{b} Δ Pass@1 (points)" for b in benches]
+    return [tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)]
+
+
+def findings(rows: list[Row], benches: list[str], baseline: str = BASELINE) -> list[str]:
     """Plain statements read off the tables, including where P-ALIGN does not win."""
     out = []
     for b in benches:
@@ -250,8 +269,8 @@ def findings(rows: list[Row], benches: list[str]) -> list[str]:
         out.append(f"- Average Pass@1 ranking: {text}.")
     out += _budget_findings(rows)
     for row in rows:
-        base = baseline_for(row, rows)
-        if row.method != "palign" or base is None:
+        base = baseline_for(row, rows, baseline)
+        if row.method == baseline or base is None:
             continue
         verdicts = {"ahead of": [], "behind": [], "not distinguishable from": []}
         for b in benches:
@@ -260,15 +279,12 @@ def findings(rows: list[Row], benches: list[str]) -> list[str]:
                 continue
             side = "ahead of" if d.ci[0] > 0 else "behind" if d.ci[1] < 0 else "not distinguishable from"
             verdicts[side].append(f"{b} ({100 * d.mean:+.1f})")
-        said = [f"{side} {BASELINE} on {', '.join(items)}" for side, items in verdicts.items() if items]
-        if said:
-            out.append(f"- {row.label} is " + "; ".join(said) + " (95% paired interval).")
+        said = [f"{side} {baseline} on {', '.join(items)}" for side, items in verdicts.items() if items]
         ratio = tokens_estimate(row).mean / max(tokens_estimate(base).mean, 1e-9)
-        out.append(f"- {row.label} answers use {ratio:.2f}x the tokens of {BASELINE} answers.")
-        own = dict((label, m) for m, label in ranked).get(row.label)
-        better = [label for m, label in ranked if own is not None and m > own]
-        if better:
-            out.append(f"- {row.label} does not have the best average Pass@1: {', '.join(better)} score higher.")
+        if said:
+            who = row.label if len({r.student for r in rows}) == 1 else f"{row.label} on {row.student}"
+            out.append(f"- {who} is " + "; ".join(said)
+                       + f" (95% paired interval); its answers use {ratio:.2f}x the tokens of {baseline}'s.")
     return out or ["- Nothing to compare yet."]
 
 

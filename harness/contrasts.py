@@ -1,0 +1,90 @@
+"""A setup's comparison settings (`leaderboards/<setup>/board.yaml`) and the contrasts they name.
+
+    baseline: none                  # every row's paired comparison is against this method
+    contrasts:                      # extra paired differences, A minus B, per student
+      - [full_cot, short_cot]
+      - [palign, best fixed_trunc]  # "best NAME": NAME's variant with the highest mean Pass@1
+                                    # on the setup's first benchmark (chosen on these numbers)
+
+Every method is named the same way, built-in or plugin: a contrast is a pair of row
+selections on one student and teacher data, and its number is the paired bootstrap
+difference the paired table uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from harness.errors import HarnessError
+from harness.leaderboard import BASELINE, Estimate, Row, paired_difference, pass_estimate
+
+SETTINGS_FILE = "board.yaml"
+BEST = "best "
+
+
+@dataclass
+class BoardSettings:
+    baseline: str = BASELINE
+    contrasts: list[tuple[str, str]] = field(default_factory=list)
+
+
+def board_settings(folder: Path) -> BoardSettings:
+    """The setup's settings; defaults when it has no board.yaml. Any malformed entry is one line."""
+    path = Path(folder) / SETTINGS_FILE
+    if not path.is_file():
+        return BoardSettings()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        raise HarnessError(f"{path}: malformed YAML") from None
+    if not isinstance(data, dict) or set(data) - {"baseline", "contrasts"}:
+        raise HarnessError(f"{path}: expected a mapping with 'baseline' and/or 'contrasts'")
+    baseline = data.get("baseline", BASELINE)
+    contrasts = data.get("contrasts") or []
+    if not isinstance(baseline, str) or not isinstance(contrasts, list):
+        raise HarnessError(f"{path}: 'baseline' must be a method name and 'contrasts' a list of [A, B] pairs")
+    pairs = []
+    for item in contrasts:
+        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) and x.strip() for x in item)):
+            raise HarnessError(f"{path}: contrast {item!r} is not a pair of method names")
+        pairs.append((item[0].strip(), item[1].strip()))
+    return BoardSettings(baseline, pairs)
+
+
+def select(name: str, rows: list[Row], group: tuple, bench: str) -> Row | None:
+    """The row `name` names within one student and teacher data ("best NAME": its top variant on `bench`)."""
+    method = name[len(BEST):].strip() if name.startswith(BEST) else name
+    candidates = [r for r in rows if r.method == method and r.group_key() == group]
+    if not name.startswith(BEST):
+        exact = [r for r in candidates if r.label == name]
+        return (exact or candidates or [None])[0]
+    scored = [(pass_estimate(r, bench, 1), r) for r in candidates if bench in r.benches]
+    scored = [(est[0].mean, r) for est, r in scored if est]
+    return max(scored, key=lambda x: x[0])[1] if scored else None
+
+
+@dataclass
+class Contrast:
+    a: str
+    b: str
+    student: str
+    a_row: Row
+    b_row: Row
+    differences: dict[str, Estimate | None]
+
+
+def contrasts(settings: BoardSettings, rows: list[Row], benches: list[str]) -> list[Contrast]:
+    """Every configured contrast on every student and teacher data where both sides ran."""
+    out = []
+    groups = list(dict.fromkeys(r.group_key() for r in rows))
+    for a, b in settings.contrasts:
+        for group in groups:
+            a_row, b_row = select(a, rows, group, benches[0]), select(b, rows, group, benches[0])
+            if a_row is None or b_row is None:
+                continue
+            diffs = {bench: paired_difference(a_row, b_row, bench) for bench in benches}
+            out.append(Contrast(a, b, group[0], a_row, b_row, diffs))
+    return out
