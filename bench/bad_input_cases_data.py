@@ -106,13 +106,13 @@ def _(ctx):
 
 @case("eval-missing-model", "a model folder that does not exist", "/nonexistent")
 def _(ctx):
-    return ["eval", "--model", "/nonexistent/model", "--json", str(ctx.json_out), "--benchmarks", "synth_easy", "--limit", "1"]
+    return ["eval", "--model", "/nonexistent/model", "--json", str(ctx.json_out), "--benchmarks", "synth_routine", "--limit", "1"]
 
 
 @case("eval-empty-model-folder", "a folder with no model in it", "config.json")
 def _(ctx):
     (ctx.work / "empty").mkdir()
-    return ["eval", "--model", str(ctx.work / "empty"), "--json", str(ctx.json_out), "--benchmarks", "synth_easy", "--limit", "1"]
+    return ["eval", "--model", str(ctx.work / "empty"), "--json", str(ctx.json_out), "--benchmarks", "synth_routine", "--limit", "1"]
 
 
 @case("eval-config-without-weights", "a model folder with config.json and no weights", "cannot load model")
@@ -120,47 +120,47 @@ def _(ctx):
     folder = ctx.work / "noweights"
     folder.mkdir()
     (folder / "config.json").write_text((ctx.model / "config.json").read_text())
-    return ["eval", "--model", str(folder), "--json", str(ctx.json_out), "--benchmarks", "synth_easy", "--limit", "1"]
+    return ["eval", "--model", str(folder), "--json", str(ctx.json_out), "--benchmarks", "synth_routine", "--limit", "1"]
 
 
 @case("eval-unknown-benchmark", "a benchmark name that is not registered", "nope")
 def _(ctx):
-    return eval_argv(ctx, "--benchmarks", "synth_easy,nope")
+    return eval_argv(ctx, "--benchmarks", "synth_routine,nope")
 
 
 @case("eval-k-greater-than-n", "pass@2 with n=1", "pass@2")
 def _(ctx):
-    return eval_argv(ctx, "--benchmarks", "synth_easy", "--n", "1", "--k", "2")
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--n", "1", "--k", "2")
 
 
 @case("eval-n-zero", "n = 0", "--n")
 def _(ctx):
-    return eval_argv(ctx, "--benchmarks", "synth_easy", "--n", "0")
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--n", "0")
 
 
 @case("eval-negative-n", "n = -3", "--n")
 def _(ctx):
-    return eval_argv(ctx, "--benchmarks", "synth_easy", "--n", "-3")
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--n", "-3")
 
 
 @case("eval-bad-k-text", "--k 1,x", "--k")
 def _(ctx):
-    return eval_argv(ctx, "--benchmarks", "synth_easy", "--k", "1,x")
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--k", "1,x")
 
 
 @case("eval-unknown-engine", "--engine nope", "nope")
 def _(ctx):
-    return eval_argv(ctx, "--benchmarks", "synth_easy", "--engine", "nope")
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--engine", "nope")
 
 
 @case("eval-bad-dtype", "--dtype float8", "float8")
 def _(ctx):
-    return eval_argv(ctx, "--benchmarks", "synth_easy", "--limit", "1", "--dtype", "float8")
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--limit", "1", "--dtype", "float8")
 
 
 @case("eval-limit-zero", "--limit 0", "--limit")
 def _(ctx):
-    return eval_argv(ctx, "--benchmarks", "synth_easy", "--limit", "0")
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--limit", "0")
 
 
 @case("eval-data-malformed", "a benchmark file via --data-dir with a broken line", "aime24.jsonl:2", "malformed JSON")

@@ -91,7 +91,7 @@ def _(ctx):
 
 @case("run-unknown-benchmark", "--benchmarks with an unknown name", "nope")
 def _(ctx):
-    return run_argv(ctx, "--benchmarks", "synth_easy,nope")
+    return run_argv(ctx, "--benchmarks", "synth_routine,nope")
 
 
 @case("run-unknown-engine-flag", "--engine nope", "nope")

@@ -9,7 +9,7 @@ because that is what a user waits for. Each is also run on one problem: the diff
 of the two wall times is the marginal cost of the other problems, which separates the
 generation and grading speed from start-up. Accuracy is compared sample by sample.
 
-    python bench/eval_throughput.py [--benchmark synth_hard] [--limit 200] [--batch-size 64] [--model DIR]
+    python bench/eval_throughput.py [--benchmark synth_target] [--limit 200] [--batch-size 64] [--model DIR]
 
 Without --model the synthetic student is built (or reused) in $HARNESS_STORE / --store:
 about 4 minutes on 2 CPU cores the first time.
@@ -36,7 +36,7 @@ BIN = Path(sys.executable).parent
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--benchmark", default="synth_hard", help="synth_hard (default: long answers) or synth_easy")
+    p.add_argument("--benchmark", default="synth_target", help="synth_target (default: long answers) or synth_routine")
     p.add_argument("--limit", type=int, default=200, help="problems (default: all 200)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--max-new-tokens", type=int, default=160, help="generation budget (the synthetic preset's)")

@@ -143,7 +143,7 @@ class EvalScenario(_StageScenario):
     limit, n = 60, 4  # enough engine calls that random kills land during generation, not only in start-up
 
     def argv(self, root: Path) -> list[str]:
-        return ["eval", "--model", str(self.model), "--benchmarks", "synth_easy", "--limit", str(self.limit),
+        return ["eval", "--model", str(self.model), "--benchmarks", "synth_routine", "--limit", str(self.limit),
                 "--n", str(self.n), "--k", "1,2", "--temperature", "0.7", "--top-p", "0.95", "--max-new-tokens", "48",
                 "--engine", "transformers", "--batch-size", "4", "--seed", "0", "--grader-workers", "1",
                 "--json", str(root / "out.json"), "--store", str(root / "store")]
@@ -156,13 +156,13 @@ class EvalScenario(_StageScenario):
         from harness.eval.runner import load_problems
 
         result = json.loads((stage / "result.json").read_text())
-        ids = [p.id for p in load_problems("synth_easy", EvalConfig(limit=self.limit))[0]]
+        ids = [p.id for p in load_problems("synth_routine", EvalConfig(limit=self.limit))[0]]
         expected = {(i, j) for i in ids for j in range(self.n)}
         if {(s["id"], s["sample"]) for s in result["samples"]} != expected or len(result["samples"]) != len(expected):
             problems.append("result.json does not hold each expected sample once")
         problems += count_keys(stage / "generations.jsonl", expected, "generations.jsonl", "key")
         problems += count_keys(stage / "grades.jsonl", expected, "grades.jsonl", "key")
-        out = json.loads((root / "out.json").read_text())["benchmarks"]["synth_easy"]
+        out = json.loads((root / "out.json").read_text())["benchmarks"]["synth_routine"]
         return {"metrics": out["metrics"], "samples": out["samples"], "texts": self._texts(stage),
                 "result": {k: v for k, v in result.items() if k != "generation"}}, problems
 

@@ -25,16 +25,17 @@ DEFAULT_PRESET = "synthetic"
 
 @dataclass
 class WorldConfig:
-    """The built-in synthetic world: problem generator, programmatic teacher, tiny students."""
+    """The built-in synthetic world (version 2): problem generator, programmatic teacher, tiny students."""
 
     seed: int = field(default=0, metadata={"help": "Seed for problems, teacher traces, tokenizer and student pretraining."})
-    pretrain_problems: int = field(default=8000, metadata={"help": "Concise solutions of easier tiers used to pretrain the base student."})
+    pretrain_problems: int = field(default=8000, metadata={"help": "Routine problems (concise solutions) used to pretrain the base student."})
     pretrain_epochs: float = field(default=4.0, metadata={"help": "Epochs of student pretraining."})
-    context_length: int = field(default=256, metadata={"help": "Student context length (max position embeddings used in pretraining)."})
-    verbosity: float = field(default=1.0, metadata={"help": "Teacher verbosity multiplier: how many restatements, checks and hedges."})
-    redundancy: float = field(default=1.0, metadata={"help": "Teacher redundancy: how much of the CoT after the key steps is re-verification."})
+    context_length: int = field(default=512, metadata={"help": "Student context length (max position embeddings)."})
+    verbosity: float = field(default=1.0, metadata={"help": "Teacher verbosity multiplier: restatements, slips and hedges."})
+    redundancy: float = field(default=1.0, metadata={"help": "Teacher redundancy: re-checks between steps and the final verification pass."})
     wrong_fraction: float = field(default=0.0, metadata={"help": "Fraction of teacher CoTs made deliberately wrong."})
-    benchmark_size: int = field(default=200, metadata={"help": "Problems per synthetic benchmark tier."})
+    benchmark_size: int = field(default=400, metadata={"help": "Problems in synth_target (the key-step tier)."})
+    routine_benchmark_size: int = field(default=200, metadata={"help": "Problems in synth_routine (retention)."})
 
 
 @dataclass
@@ -164,7 +165,7 @@ class TrainConfig:
 class EvalConfig:
     """Benchmarks, samples per problem and grading."""
 
-    benchmarks: list[str] = field(default_factory=lambda: ["synth_easy", "synth_hard"])
+    benchmarks: list[str] = field(default_factory=lambda: ["synth_target", "synth_routine"])
     n: int = field(default=1, metadata={"help": "Samples per problem."})
     k: list[int] = field(default_factory=lambda: [1], metadata={"help": "pass@k values; each must be <= n."})
     sampling: SamplingConfig = field(default_factory=SamplingConfig)

@@ -109,6 +109,9 @@ def palign(traces: list[Trace], params: PAlignParams, ctx: MethodContext) -> Met
     stats = {
         **aligned.stats,
         "searched_pieces_mean": statistics.fmean(limits[i] for i in searched) if searched else None,
+        # Where the search cut each trace it found a sufficient prefix for: id -> [t, pieces].
+        "chosen_cuts": {plans[i].trace.id: [r.t, len(plans[i].pieces)] for i, r in zip(searched, report.results)
+                        if r.t is not None},
         "reused_judge_rollouts": reused,
         **report.stats(),
         **judge.stats(),

@@ -96,7 +96,7 @@ def test_rerun_with_eval_change_reruns_only_eval(tmp_path, monkeypatch, tiny_mod
     assert run(tmp_path, "--method", "palign", "--student", str(tiny_model_dir), "--dry-run") == 0
     plan = capsys.readouterr().out
     assert "todo" not in plan and plan.count("done") == 4  # teacher, method, train, eval
-    assert run(tmp_path, "--method", "palign", "--student", str(tiny_model_dir), "--set", "eval.n=2",
+    assert run(tmp_path, "--method", "palign", "--student", str(tiny_model_dir), "--set", "eval.n=5",
                "--dry-run") == 0
     assert capsys.readouterr().out.count("todo") == 1 and fakes.calls["eval"] == 2  # eval only, nothing ran
 
@@ -147,7 +147,7 @@ def test_command_line_params_update_the_preset_params():
     args = build_parser().parse_args(["run", "--method", "palign", "--judge", "self", "--set", "method.params.rollouts=3"])
     params = config_from_args(args).method.params
     assert params["judge"] == "self" and params["rollouts"] == 3
-    assert params["max_prefix_tokens"] == 80  # from configs/synthetic.yaml, not wiped by the overrides
+    assert params["samples"] == 2 and params["threshold"] == 0.5  # from configs/synthetic.yaml, not wiped by the overrides
 
 
 def test_missing_benchmark_data_fails_before_any_stage(tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ from harness.cli import main
 
 FAST = [
     "--set", "teacher.num_problems=12", "--set", "train.max_steps=2", "--set", "eval.limit=4",
-    "--set", "eval.sampling.max_new_tokens=16", "--set", "eval.benchmarks=synth_easy",
+    "--set", "eval.sampling.max_new_tokens=16", "--set", "eval.benchmarks=synth_routine",
 ]
 SMALL = [
     "--set", "world.pretrain_problems=300", "--set", "world.pretrain_epochs=1", "--set", "world.benchmark_size=10",
@@ -35,7 +35,7 @@ def test_full_cot_end_to_end_with_a_random_student(tmp_path, tiny_model_dir, cap
     record = json.loads(out.read_text())
     assert record["method"] == "full_cot" and record["teacher_data"]["num_traces"] == 12
     assert record["training"]["examples"] == 12 and record["method_stats"]["kept"] == 12
-    assert record["benchmarks"]["synth_easy"]["num_problems"] == 4
+    assert record["benchmarks"]["synth_routine"]["num_problems"] == 4
     capsys.readouterr()
     assert harness_run(tmp_path / "store", *args, "--set", "eval.limit=3") == 0
     log = capsys.readouterr().err
@@ -49,7 +49,7 @@ def test_palign_end_to_end_small_and_cached(tmp_path, capsys):
     assert harness_run(tmp_path / "store", "--method", "palign", *SMALL, "--json", str(out)) == 0
     record = json.loads(out.read_text())
     assert record["method"] == "palign" and record["teacher_data"]["num_traces"] == 20
-    assert set(record["benchmarks"]) == {"synth_easy", "synth_hard"}
+    assert set(record["benchmarks"]) == {"synth_routine", "synth_target"}
     for result in record["benchmarks"].values():
         assert result["num_problems"] == 10 and 0.0 <= result["metrics"]["pass@1"] <= 1.0
     stats = record["method_stats"]

@@ -11,7 +11,7 @@ def _keys(cfg):
     teacher = hash_key(teacher_inputs(cfg, "world-key"))
     method = hash_key(method_inputs(cfg, teacher, "student", cfg.method.params))
     train = hash_key(train_inputs(cfg, method, "student"))
-    ev = hash_key(eval_inputs(cfg, train, "synth_easy", "sum"))
+    ev = hash_key(eval_inputs(cfg, train, "synth_routine", "sum"))
     return {"teacher": teacher, "method": method, "train": train, "eval": ev}
 
 

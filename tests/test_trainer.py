@@ -393,7 +393,7 @@ def test_train_key_holds_the_budget_and_nothing_it_does_not_use():
         cfg = resolve_run_config(preset=preset, overrides=[parse_override(o) for o in overrides])
         return hash_key(train_inputs(cfg, "method-key", "student"))
 
-    steps = key()  # the synthetic preset: budget=steps, max_steps=40
+    steps = key()  # the synthetic preset: budget=steps
     assert key("train.max_steps=41") != steps
     assert key("train.budget=epochs") != steps
     assert key("train.num_train_epochs=1") == steps  # not used under steps
@@ -405,6 +405,6 @@ def test_train_key_holds_the_budget_and_nothing_it_does_not_use():
         assert key(unused) == steps, unused
     lora = key("train.use_lora=true")
     assert lora != steps and key("train.use_lora=true", "train.lora_r=4") != lora
-    for used in ("train.learning_rate=5e-4", "train.per_device_train_batch_size=8", "train.gradient_accumulation_steps=2",
+    for used in ("train.learning_rate=7e-4", "train.per_device_train_batch_size=8", "train.gradient_accumulation_steps=2",
                  "train.warmup_ratio=0.2", "train.max_length=128", "train.lr_scheduler_type=linear", "seed=1"):
         assert key(used) != steps, used

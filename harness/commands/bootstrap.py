@@ -7,13 +7,16 @@ from dataclasses import replace
 
 from harness.config import WorldConfig
 from harness.console import console
+from harness.errors import HarnessError
 
 HELP = "Build the built-in synthetic world (problems, teacher, tokenizer, tiny students)."
 
 
 def add_parser(sub, parent) -> None:
     p = sub.add_parser("bootstrap", parents=[parent], help=HELP, description=HELP)
-    p.add_argument("--size", default="tiny", choices=["tiny", "small", "all"], help="which built-in student to build (default: tiny)")
+    p.add_argument("--student", "--size", dest="size", default="tiny", metavar="NAME",
+                   help="which built-in student to build: tiny, small (several times larger) or all; "
+                        "`synth:tiny` works too (default: tiny)")
     p.add_argument("--seed", type=int, default=None, help="world seed (default: WorldConfig.seed)")
     p.add_argument("--force", action="store_true", help="rebuild even if the store already holds this student")
     p.set_defaults(func=run)
@@ -26,7 +29,10 @@ def run(args) -> int:
 
     world = WorldConfig() if args.seed is None else replace(WorldConfig(), seed=args.seed)
     store = RunStore()
-    sizes = STUDENT_SIZES if args.size == "all" else (args.size,)
+    name = args.size.removeprefix("synth:")
+    if name not in (*STUDENT_SIZES, "all"):
+        raise HarnessError(f"unknown built-in student {args.size!r} (known: {', '.join(STUDENT_SIZES)}, all)")
+    sizes = STUDENT_SIZES if name == "all" else (name,)
     for size in sizes:
         cached = student_stage(world, store, size).done and not args.force
         t0 = time.time()

@@ -33,7 +33,7 @@ def add_parser(sub, parent) -> None:
         description="Evaluate a model on benchmarks. Generations are stored per sample and resume after a kill.",
     )
     p.add_argument("--model", required=True, help="local folder, Hub id, or synth:tiny / synth:small")
-    p.add_argument("--benchmarks", default=None, help="comma-separated names (see `harness benchmarks`); default synth_easy,synth_hard")
+    p.add_argument("--benchmarks", default=None, help="comma-separated names (see `harness benchmarks`); default synth_target,synth_routine")
     p.add_argument("--n", type=int, default=None, help="samples per problem (default 1)")
     p.add_argument("--k", default=None, help="pass@k values, comma-separated, each <= n (default 1)")
     p.add_argument("--temperature", type=float, default=None, help="0 = greedy (default 0)")

@@ -1,10 +1,10 @@
 """Pretraining data, loop and greedy evaluation for the built-in students.
 
-The base student sees concise solutions of easy and medium problems (pretrain stream) in
-exactly the chat format the evaluation uses, plus examples whose assistant turn starts
-with a teacher-CoT prefix and goes on concisely, so it can continue a given partial answer
-(what P-ALIGN's rollouts ask of it). It never sees a hard problem: the longer plans are
-left for distillation to teach.
+The base student sees concise solutions of routine problems (pretrain stream) in exactly
+the chat format the evaluation uses, plus examples whose assistant turn starts with a
+prefix of the teacher's long CoT of a routine problem (no loss) and goes on concisely, so
+it can continue a given partial answer (what P-ALIGN's rollouts ask of it). It never sees
+the key step of the target tier: that is left for distillation to teach.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from harness.config import PAPER_INSTRUCTION, WorldConfig
 from harness.console import progress
 from harness.synth.problems import Spec, _rng, synth_specs
-from harness.synth.teacher import cot_head, continuation, long_cot, short_solution
+from harness.synth.teacher import concise_solution, continuation, teacher_sentences
 from harness.synth.tokenizer import END_OF_TURN
 
-PRETRAIN_TIERS = (("easy", 0.7), ("medium", 0.3))
-PREFIX_FRACTION = 0.25  # share of pretraining examples that continue a teacher-CoT prefix
+PRETRAIN_TIER = "routine"
+PREFIX_FRACTION = 0.3  # share of pretraining examples that continue a teacher-CoT prefix
 BATCH_SIZE = 8
 LEARNING_RATE = 3e-3
 
@@ -33,10 +33,7 @@ class Example:
 
 
 def pretrain_specs(world: WorldConfig) -> list[Spec]:
-    specs = []
-    for tier, share in PRETRAIN_TIERS:
-        specs += synth_specs("pretrain", tier, round(world.pretrain_problems * share), world.seed)
-    return specs
+    return synth_specs("pretrain", PRETRAIN_TIER, world.pretrain_problems, world.seed)
 
 
 def pretrain_examples(world: WorldConfig) -> list[Example]:
@@ -44,17 +41,11 @@ def pretrain_examples(world: WorldConfig) -> list[Example]:
     for spec in pretrain_specs(world):
         rng = _rng(world.seed, "pretrain-example", spec.text)
         if rng.random() >= PREFIX_FRACTION:
-            out.append(Example(spec.text, "", short_solution(spec)))
+            out.append(Example(spec.text, "", concise_solution(spec)))
             continue
-        head = cot_head(spec, spec.values(), rng)
-        if rng.random() < 0.15:  # a prefix running into the redundant tail: only the answer is left
-            tail = long_cot(spec, world.verbosity, world.redundancy, rng)
-            cut = rng.randint(len(" ".join(s for s, _ in head)), len(tail))
-            prefix = tail[:cut].rsplit(". ", 1)[0] + "."
-            out.append(Example(spec.text, prefix, continuation(spec, len(spec.steps) + 1)))
-            continue
-        k = rng.randint(1, len(head))
-        out.append(Example(spec.text, " ".join(s for s, _ in head[:k]), continuation(spec, head[k - 1][1])))
+        sentences = teacher_sentences(spec, world, rng)
+        k = rng.randint(1, len(sentences) - 1)  # never the whole CoT: something is always left
+        out.append(Example(spec.text, " ".join(s for s, _ in sentences[:k]), continuation(spec, sentences[k - 1][1])))
     return out
 
 

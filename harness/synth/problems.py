@@ -1,13 +1,19 @@
-"""Seeded generator of arithmetic word problems in difficulty tiers.
+"""Seeded generator of the synthetic world's word problems (world version 2).
 
-A problem follows one person's count of one item through a chain of changes (buying,
-losing, bags of several, doubling), with distractor sentences about other people. Higher
-tiers have more changes, larger numbers and more distractors; the hard tier may end by
-sharing the items equally, which gives a simple fraction.
+A problem follows one person's count of one item through a chain of changes, with
+distractor sentences about other people. Two tiers:
 
-Streams ("pretrain", "teacher", "benchmark") are disjoint by construction: a problem is
-kept by a stream only if the hash of its canonical text falls into that stream's bucket,
-so no text can ever be produced by two streams, whatever the seeds.
+- `routine`: 2-4 routine changes (buy / lose a few, k bags of b, the count doubles or
+  triples). The students learn these in pretraining.
+- `target`: 2-3 routine changes plus one **key step** at a random position: the count
+  becomes "b more than twice (three times)" what it was, an affine step a*x + b that no
+  pretraining example contains. Every piece of it is routine arithmetic (x * a, then + b);
+  what the student lacks is the reading of the sentence, which only a derivation shows.
+
+Streams ("pretrain", "teacher", "benchmark", "dev") are disjoint by construction: a
+problem is kept by a stream only if the hash of its canonical text falls into that
+stream's bucket, so no text can ever be produced by two streams, whatever the seeds.
+`dev` is the split the world was tuned on; boards are scored on `benchmark`.
 """
 
 from __future__ import annotations
@@ -15,12 +21,12 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass
-from fractions import Fraction
 
 from harness.errors import HarnessError
 from harness.eval.benchmarks import Problem
 
-STREAMS = ("pretrain", "teacher", "benchmark")
+WORLD_VERSION = 2
+STREAMS = ("pretrain", "teacher", "benchmark", "dev")
 NAMES = (
     "Mia", "Leo", "Ava", "Noah", "Emma", "Liam", "Zoe", "Omar", "Lily", "Ben",
     "Sara", "Ivan", "Nina", "Jack", "Ella", "Ravi", "Anna", "Tom", "Maya", "Sam",
@@ -30,34 +36,44 @@ ITEMS = (
     "stamps", "cookies", "beads", "candies", "eggs", "buttons", "flowers", "toys",
 )
 PRONOUN = {n: ("she" if n in {"Mia", "Ava", "Emma", "Zoe", "Lily", "Sara", "Nina", "Ella", "Anna", "Maya"} else "he") for n in NAMES}
+MULTIPLE_WORD = {2: "twice", 3: "three times"}
 
 
 @dataclass(frozen=True)
 class Tier:
-    steps: tuple[int, int]  # changes to the count, inclusive range
+    routine_steps: tuple[int, int]  # routine changes, inclusive range
+    key_step: bool  # one affine key step at a random position
     start: tuple[int, int]  # initial count
     operand: tuple[int, int]  # numbers added or removed
-    bags: bool  # "k bags of b" (a multiplication inside a step)
-    scale: bool  # "the count doubles/triples"
     distractors: tuple[int, int]
-    share: float  # chance that the question asks for an equal share (a fraction)
 
 
 TIERS = {
-    "easy": Tier(steps=(1, 2), start=(2, 20), operand=(1, 9), bags=False, scale=False, distractors=(0, 1), share=0.0),
-    "medium": Tier(steps=(3, 3), start=(5, 30), operand=(2, 15), bags=True, scale=False, distractors=(1, 1), share=0.0),
-    "hard": Tier(steps=(5, 7), start=(10, 60), operand=(3, 25), bags=True, scale=True, distractors=(2, 3), share=0.25),
+    "routine": Tier(routine_steps=(2, 4), key_step=False, start=(2, 30), operand=(1, 9), distractors=(0, 1)),
+    "target": Tier(routine_steps=(2, 3), key_step=True, start=(2, 30), operand=(1, 9), distractors=(0, 1)),
 }
 
 
 @dataclass(frozen=True)
 class Step:
-    """One change: `op` in + - * with operand `value`; bags carry (count, per_bag)."""
+    """One change. `kind`: + - bags scale key; `value` the operand (bags: k * per), `mult` for scale/key."""
 
-    op: str
+    kind: str
     value: int
     text: str
     bags: tuple[int, int] | None = None
+    mult: int = 1
+
+    def apply(self, x: int) -> int:
+        if self.kind in ("+", "bags"):
+            return x + self.value
+        if self.kind == "-":
+            return x - self.value
+        if self.kind == "scale":
+            return x * self.mult
+        if self.kind == "key":
+            return x * self.mult + self.value
+        raise ValueError(self.kind)
 
 
 @dataclass(frozen=True)
@@ -69,28 +85,27 @@ class Spec:
     start: int
     steps: tuple[Step, ...]
     distractors: tuple[str, ...]
-    share: int | None  # divide the final count among this many friends
     text: str
 
     def values(self) -> list[int]:
         """The running count after the start and after each step."""
         out = [self.start]
         for step in self.steps:
-            out.append(apply(out[-1], step))
+            out.append(step.apply(out[-1]))
         return out
 
     @property
-    def answer(self) -> Fraction:
-        final = self.values()[-1]
-        return Fraction(final, self.share) if self.share else Fraction(final)
+    def answer(self) -> int:
+        return self.values()[-1]
+
+    @property
+    def key_index(self) -> int | None:
+        """Position of the key step in `steps`, None for a routine problem."""
+        return next((i for i, s in enumerate(self.steps) if s.kind == "key"), None)
 
 
-def apply(value: int, step: Step) -> int:
-    return {"+": value + step.value, "-": value - step.value, "*": value * step.value}[step.op]
-
-
-def format_answer(x: Fraction) -> str:
-    return str(x.numerator) if x.denominator == 1 else f"\\frac{{{x.numerator}}}{{{x.denominator}}}"
+def format_answer(x: int) -> str:
+    return str(x)
 
 
 def canonical_text(text: str) -> str:
@@ -108,12 +123,12 @@ def _rng(*parts: object) -> random.Random:
     return random.Random(int.from_bytes(hashlib.sha256(blob).digest()[:8], "big"))
 
 
-def _step(rng: random.Random, tier: Tier, name: str, item: str, value: int) -> Step:
+def _routine_step(rng: random.Random, tier: Tier, name: str, item: str, value: int) -> Step:
     he = PRONOUN[name].capitalize()
-    kinds = ["+", "+", "-", "-"] + (["bags", "bags"] if tier.bags else []) + (["scale"] if tier.scale and value <= 60 else [])
+    kinds = ["+", "+", "-", "-", "bags"] + (["scale"] if value <= 40 else [])
     kind = rng.choice(kinds)
     lo, hi = tier.operand
-    if kind == "-" and value <= lo:
+    if kind == "-" and value <= lo + 1:
         kind = "+"
     if kind == "+":
         b = rng.randint(lo, hi)
@@ -124,12 +139,23 @@ def _step(rng: random.Random, tier: Tier, name: str, item: str, value: int) -> S
         text = rng.choice([f"{he} gives away {b} {item}.", f"{he} loses {b} {item}.", f"{he} gives {b} {item} to a friend."])
         return Step("-", b, text)
     if kind == "bags":
-        k, per = rng.randint(2, 5), rng.randint(2, max(3, hi // 2))
-        text = f"{he} buys {k} bags with {per} {item} in each bag."
-        return Step("+", k * per, text, bags=(k, per))
-    factor = rng.choice([2, 2, 3])
-    word = {2: "doubles", 3: "triples"}[factor]
-    return Step("*", factor, f"Then the number of {item} {name} has {word}.")
+        k, per = rng.randint(2, 4), rng.randint(2, 6)
+        return Step("bags", k * per, f"{he} buys {k} bags with {per} {item} in each bag.", bags=(k, per))
+    mult = 3 if value <= 20 and rng.random() < 0.4 else 2
+    word = {2: "doubles", 3: "triples"}[mult]
+    return Step("scale", 0, f"Then the number of {item} {name} has {word}.", mult=mult)
+
+
+def _key_step(rng: random.Random, name: str, item: str, value: int) -> Step:
+    he = PRONOUN[name]
+    mult = 3 if value <= 20 and rng.random() < 0.4 else 2
+    b = rng.randint(1, 9)
+    times = MULTIPLE_WORD[mult]
+    text = rng.choice([
+        f"After that, {name} has {b} more {item} than {times} the number {he} had.",
+        f"Then {name} ends up with {b} more than {times} as many {item} as before.",
+    ])
+    return Step("key", b, text, mult=mult)
 
 
 def _distractor(rng: random.Random, tier: Tier, name: str, item: str) -> str:
@@ -147,14 +173,15 @@ def make_spec(rng: random.Random, tier_name: str) -> Spec:
     tier = TIERS[tier_name]
     name, item = rng.choice(NAMES), rng.choice(ITEMS)
     start = rng.randint(*tier.start)
+    count = rng.randint(*tier.routine_steps)
+    key_at = rng.randint(0, count) if tier.key_step else None
     steps: list[Step] = []
     value = start
-    for _ in range(rng.randint(*tier.steps)):
-        step = _step(rng, tier, name, item, value)
+    for i in range(count + (1 if tier.key_step else 0)):
+        step = _key_step(rng, name, item, value) if i == key_at else _routine_step(rng, tier, name, item, value)
         steps.append(step)
-        value = apply(value, step)
+        value = step.apply(value)
     distractors = [_distractor(rng, tier, name, item) for _ in range(rng.randint(*tier.distractors))]
-    share = rng.randint(2, 6) if rng.random() < tier.share else None
     sentences = [f"{name} has {start} {item}."] + [s.text for s in steps]
     for d in distractors:  # distractors go anywhere after the first sentence
         sentences.insert(rng.randint(1, len(sentences)), d)
@@ -163,12 +190,8 @@ def make_spec(rng: random.Random, tier_name: str) -> Spec:
             for pronoun in ("He ", "She "):
                 if sentences[i].startswith(pronoun):
                     sentences[i] = name + " " + sentences[i][len(pronoun):]
-    if share:
-        question = f"{name} shares all the {item} equally among {share} friends. How many {item} does each friend get?"
-    else:
-        question = f"How many {item} does {name} have now?"
-    text = " ".join(sentences + [question])
-    return Spec(name, item, start, tuple(steps), tuple(distractors), share, text)
+    text = " ".join(sentences + [f"How many {item} does {name} have now?"])
+    return Spec(name, item, start, tuple(steps), tuple(distractors), text)
 
 
 def synth_specs(stream: str, tier: str, n: int, seed: int) -> list[Spec]:
@@ -181,7 +204,7 @@ def synth_specs(stream: str, tier: str, n: int, seed: int) -> list[Spec]:
     seen: set[str] = set()
     attempt = 0
     while len(out) < n:
-        spec = make_spec(_rng(seed, stream, tier, attempt), tier)
+        spec = make_spec(_rng(WORLD_VERSION, seed, stream, tier, attempt), tier)
         attempt += 1
         key = canonical_text(spec.text)
         if stream_of(spec.text) != stream or key in seen:
@@ -194,8 +217,8 @@ def synth_specs(stream: str, tier: str, n: int, seed: int) -> list[Spec]:
 
 
 def synth_problems(stream: str, tier: str, n: int, seed: int) -> list[Problem]:
-    """Problems with stable ids (`synth-hard-0042` for benchmarks, `synth-teacher-hard-0042`
-    elsewhere) and answers math-verify can grade (an integer or a simple fraction)."""
+    """Problems with stable ids (`synth-target-0042` for benchmarks, `synth-teacher-target-0042`
+    elsewhere) and integer answers."""
     prefix = "synth" if stream == "benchmark" else f"synth-{stream}"
     return [
         Problem(id=f"{prefix}-{tier}-{i:04d}", problem=s.text, answer=format_answer(s.answer))

@@ -27,8 +27,8 @@ STUDENT_SIZES = ("tiny", "small")
 ARCH = "qwen2"
 VOCAB_SIZE = 1024
 TOKENIZER_TRACES = 120  # teacher CoTs in the tokenizer corpus, so their words get merges too
-EVAL_TIERS = ("easy", "hard")
-EVAL_SIZE = 50  # base greedy accuracy measured at build time, per tier (benchmark stream)
+EVAL_TIERS = ("routine", "target")
+EVAL_SIZE = 50  # base greedy accuracy measured at build time, per tier (dev split)
 MODEL_DIR = "model"
 
 
@@ -75,7 +75,7 @@ def build_student(world: WorldConfig, size: str, out: Path, measure: bool = True
     if measure:
         t1 = time.time()
         stats["base_accuracy"] = {
-            tier: greedy_accuracy(model, tokenizer, synth_problems("benchmark", tier, min(EVAL_SIZE, world.benchmark_size), world.seed))
+            tier: greedy_accuracy(model, tokenizer, synth_problems("dev", tier, EVAL_SIZE, world.seed))
             for tier in EVAL_TIERS
         }
         stats["seconds"]["base_accuracy"] = round(time.time() - t1, 1)

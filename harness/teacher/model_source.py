@@ -52,12 +52,11 @@ def load_problems(cfg: RunConfig) -> list[dict[str, str]]:
             raise HarnessError(f"{cfg.teacher.problems}: problem ids are not unique")
     else:
         from harness.synth.problems import synth_problems
-        from harness.synth.teacher import tier_counts
+        from harness.synth.teacher import TEACHER_TIER
 
         problems = [
             {"id": p.id, "problem": p.problem, "answer": p.answer}
-            for tier, count in tier_counts(cfg.teacher.num_problems).items()
-            for p in synth_problems("teacher", tier, count, cfg.world.seed)
+            for p in synth_problems("teacher", TEACHER_TIER, cfg.teacher.num_problems, cfg.world.seed)
         ]
     return problems[: cfg.teacher.limit] if cfg.teacher.limit is not None else problems
 

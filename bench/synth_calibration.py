@@ -1,0 +1,253 @@
+"""Calibration checks G0-G3 of the synthetic world (docs/synthetic-world.md quotes their output).
+
+    python bench/synth_calibration.py g0 RECORDS.json [...]     # no truncation, nothing past the context
+    python bench/synth_calibration.py g1 [--student synth:tiny] [--split dev|benchmark] [--world-seed N]
+    python bench/synth_calibration.py g2 [--student synth:tiny] [--split dev|benchmark] [--world-seed N]
+    python bench/synth_calibration.py g3 RECORDS.json [...]     # where palign's rollout judge cut
+
+G0 reads result records: every trained method's training report must show zero truncated
+examples, and every run must have completed (both engines refuse any request past the
+context, so a finished run sent none). It also checks statically that the longest prompt of
+every synthetic benchmark plus the preset's max_new_tokens fits the context, and that the
+longest teacher prompt plus its long CoT fits train.max_length.
+
+G1 evaluates the base student with the preset's evaluation settings (n=4, temperature 0.6).
+G2 trains the student on oracle data (the concise solution through the key step's
+derivation, then the student's own continuation, correct ones kept) with the preset's
+recipe, through the real pipeline, as a plugin method `oracle_prefix`.
+G3 compares palign's chosen cuts (`method_stats.chosen_cuts`) with where each trace's key
+step ends, in the same pieces the method searched.
+
+Tuning runs use `--split dev` and a development world seed (`--world-seed 1`); the board's
+checks use the benchmark split and world seed 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from harness.config import WorldConfig, resolve_run_config  # noqa: E402
+
+
+def _records(paths: list[str]) -> list[dict]:
+    out = []
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        out += data if isinstance(data, list) else [data]
+    return out
+
+
+def _label(record: dict) -> str:
+    from harness.pipeline import record_label
+
+    return record_label(record)
+
+
+# ---------------------------------------------------------------- G0
+
+def g0(args: argparse.Namespace) -> int:
+    from transformers import AutoTokenizer
+
+    from harness.eval.benchmarks import get_benchmark
+    from harness.eval.prompts import render_prompt
+    from harness.store import RunStore
+    from harness.synth.teacher import synth_traces
+    from harness.synth.world import resolve_student
+
+    cfg = resolve_run_config("synthetic")
+    ok = True
+    print(f"G0: context {cfg.world.context_length}, train.max_length {cfg.train.max_length}, "
+          f"eval max_new_tokens {cfg.eval.sampling.max_new_tokens}, method max_new_tokens {cfg.method.sampling.max_new_tokens}")
+    tok = AutoTokenizer.from_pretrained(resolve_student(cfg.student.model, cfg.world, RunStore()))
+    count = lambda text: len(tok(text, add_special_tokens=False)["input_ids"])  # noqa: E731
+    for name in ("synth_target", "synth_routine"):
+        longest = max(count(render_prompt(tok, p.problem, cfg.eval.instruction)) for p in get_benchmark(name).load())
+        need = longest + cfg.eval.sampling.max_new_tokens
+        ok &= need <= cfg.world.context_length
+        print(f"  {name}: longest prompt {longest} + {cfg.eval.sampling.max_new_tokens} = {need} <= {cfg.world.context_length}: {need <= cfg.world.context_length}")
+    traces = synth_traces(cfg.world, cfg.teacher.num_problems)
+    longest = max(count(tok.apply_chat_template([{"role": "user", "content": f"{cfg.eval.instruction}\n{t['problem']}"},
+                                                 {"role": "assistant", "content": t["long_cot"]}], tokenize=False))
+                  for t in traces)
+    ok &= longest <= cfg.train.max_length
+    print(f"  teacher: longest full_cot example {longest} tokens <= train.max_length {cfg.train.max_length}: {longest <= cfg.train.max_length}")
+    for record in _records(args.records):
+        training = record.get("training") or {}
+        truncated = training.get("truncated")
+        line = f"  {_label(record):28s} seed {record['seed']}: examples {training.get('examples', '-')}, truncated {truncated if training else '-'}"
+        print(line + f", dropped {record['method_stats'].get('dropped') or {}}")
+        ok &= not truncated
+    print(f"G0 {'holds' if ok else 'FAILS'}")
+    return 0 if ok else 1
+
+
+# ---------------------------------------------------------------- G1
+
+def _benchmarks(split: str) -> list[str]:
+    suffix = "_dev" if split == "dev" else ""
+    return [f"synth_target{suffix}", f"synth_routine{suffix}"]
+
+
+def _common(args: argparse.Namespace) -> list[str]:
+    out = ["--student", args.student, "--set", f"world.seed={args.world_seed}",
+           "--benchmarks", ",".join(_benchmarks(args.split))]
+    for item in args.set or []:
+        out += ["--set", item]
+    return out
+
+
+def _pass1(record: dict) -> dict[str, float]:
+    return {b: r["metrics"]["pass@1"] for b, r in record["benchmarks"].items()}
+
+
+def g1(args: argparse.Namespace) -> int:
+    from harness.cli import main
+
+    out = Path(args.out or f"g1-{args.student.replace(':', '-')}-{args.split}.json")
+    code = main(["run", "--method", "none", "--json", str(out), *_common(args)])
+    if code:
+        return code
+    scores = _pass1(json.loads(out.read_text()))
+    target, routine = (scores[b] for b in _benchmarks(args.split))
+    holds = routine >= 0.8 and target <= 0.15
+    print(f"G1 ({args.student}, world seed {args.world_seed}, {args.split}): routine pass@1 {routine:.3f} (>= 0.80), "
+          f"target pass@1 {target:.3f} (<= 0.15): {'holds' if holds else 'FAILS'}")
+    return 0 if holds else 1
+
+
+# ---------------------------------------------------------------- G2
+
+@dataclass
+class OracleParams:
+    pass
+
+
+def register_oracle() -> None:
+    """`oracle_prefix`: the concise solution through the key step's derivation, then the student."""
+    from harness.methods import METHODS, MethodResult, register_method
+    from harness.synth.problems import synth_specs
+    from harness.synth.teacher import calc, concise_solution
+    from harness.toolkit.generation import method_tools
+    from harness.toolkit.prefix import Plan, PrefixSettings, align_plans
+    from harness.toolkit.splitter import split_pieces
+
+    if "oracle_prefix" in METHODS._entries:
+        return
+
+    @register_method("oracle_prefix", params=OracleParams, description="Calibration G2: oracle key-step prefix + student continuation.")
+    def oracle_prefix(traces, params, ctx):
+        specs = {s.text: s for s in synth_specs("teacher", "target", len(traces), _WORLD_SEED)}
+        settings = PrefixSettings(samples=2, markers=False)
+        plans = []
+        for trace in traces:
+            spec = specs[trace.problem]
+            values = spec.values()
+            head = " ".join(s for i in range(spec.key_index + 1) for s in calc(spec.steps[i], values[i], values[i + 1]))
+            pieces = split_pieces(concise_solution(spec))
+            t = len(split_pieces(head))
+            plans.append(Plan(trace, pieces, t))
+        generator, grade = method_tools(ctx)
+        result = align_plans(plans, settings, generator, grade, instruction=ctx.instruction,
+                             enable_thinking=ctx.enable_thinking, sampling=ctx.sampling, seed=ctx.seed,
+                             max_length=ctx.max_length)
+        return MethodResult(result.examples, result.stats)
+
+
+_WORLD_SEED = 0
+
+
+def g2(args: argparse.Namespace) -> int:
+    global _WORLD_SEED
+    from harness.cli import main
+
+    _WORLD_SEED = args.world_seed
+    register_oracle()
+    out = Path(args.out or f"g2-{args.student.replace(':', '-')}-{args.split}.json")
+    code = main(["run", "--method", "oracle_prefix", "--json", str(out), *_common(args)])
+    if code:
+        return code
+    record = json.loads(out.read_text())
+    target, routine = (_pass1(record)[b] for b in _benchmarks(args.split))
+    holds = target >= 0.4
+    print(f"G2 ({args.student}, world seed {args.world_seed}, {args.split}): oracle SFT on {record['method_stats']['kept']} "
+          f"examples, {record['training']['steps']} steps: target pass@1 {target:.3f} (>= 0.40), routine {routine:.3f}: "
+          f"{'holds' if holds else 'FAILS'}")
+    return 0 if holds else 1
+
+
+# ---------------------------------------------------------------- G3
+
+def g3(args: argparse.Namespace) -> int:
+    from harness.synth.problems import synth_specs
+    from harness.synth.teacher import key_sentence, teacher_sentences, trace_rng
+    from harness.toolkit.splitter import split_pieces
+
+    ok = True
+    for record in _records(args.records):
+        if record["method"] != "palign":
+            continue
+        cuts = record["method_stats"].get("chosen_cuts") or {}
+        world = WorldConfig(seed=args.world_seed)
+        specs = synth_specs("teacher", "target", record["teacher_data"]["num_traces"], world.seed)
+        offsets, depth_bins, where = [], Counter(), Counter()
+        for i, spec in enumerate(specs):
+            trace_id = f"synth-teacher-target-{i:04d}"
+            if trace_id not in cuts:
+                continue
+            t, m = cuts[trace_id]
+            sentences = teacher_sentences(spec, world, trace_rng(world, spec))
+            text = " ".join(s for s, _ in sentences)
+            key_end = len(" ".join(s for s, _ in sentences[: key_sentence(sentences, spec)]))
+            pieces = split_pieces(text)
+            ends, total = [], 0
+            for piece in pieces:
+                total += len(piece)
+                ends.append(total)
+            key_piece = next(j + 1 for j, end in enumerate(ends) if end >= key_end)
+            offset = t - key_piece
+            offsets.append(offset)
+            depth_bins[min(3, int(4 * t / m))] += 1
+            where["before the key step" if offset < 0 else "within 2 after" if offset <= 2 else "later"] += 1
+        if not offsets:
+            print(f"G3: seed {record['seed']}: no chosen cuts in the record")
+            ok = False
+            continue
+        within = where["within 2 after"] / len(offsets)
+        spread = sum(1 for q in range(4) if depth_bins[q])
+        holds = within > 0.5 and spread >= 3
+        ok &= holds
+        print(f"G3 seed {record['seed']}: {len(offsets)} cuts; depth quartiles {[depth_bins[q] for q in range(4)]} "
+              f"({spread} of 4 used); cut vs key step: {dict(where)}; median offset {statistics.median(offsets)} pieces; "
+              f"within two after: {within:.0%}: {'holds' if holds else 'FAILS'}")
+    return 0 if ok else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="check", required=True)
+    for name in ("g0", "g3"):
+        p = sub.add_parser(name)
+        p.add_argument("records", nargs="+")
+        p.add_argument("--world-seed", type=int, default=0)
+    for name in ("g1", "g2"):
+        p = sub.add_parser(name)
+        p.add_argument("--student", default="synth:tiny")
+        p.add_argument("--split", choices=("dev", "benchmark"), default="benchmark")
+        p.add_argument("--world-seed", type=int, default=0)
+        p.add_argument("--set", action="append", help="extra config override for the run")
+        p.add_argument("--out", help="where the result record goes")
+    args = parser.parse_args()
+    return {"g0": g0, "g1": g1, "g2": g2, "g3": g3}[args.check](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
