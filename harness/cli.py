@@ -12,7 +12,7 @@ import os
 import sys
 
 from harness import __version__
-from harness.console import console
+from harness.console import console, setup_cli_output
 from harness.errors import HarnessError
 
 # (module under harness.commands, subcommand name); order is the order in --help.
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
+    setup_cli_output()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
