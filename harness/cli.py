@@ -33,6 +33,8 @@ COMMANDS = (
 def common_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--store", metavar="DIR", help="run store root (default: $HARNESS_STORE or ~/.cache/harness)")
+    parent.add_argument("--verify", action="store_true",
+                        help="hash every file of a stored stage before reusing it (sizes and small files are always checked)")
     parent.add_argument("--debug", action="store_true", help="show tracebacks for user errors too")
     return parent
 
@@ -69,7 +71,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 2
         if getattr(args, "store", None):
+            from harness.store import check_root
+
+            check_root(args.store)  # a file, a system folder: one line now, not a traceback later
             os.environ["HARNESS_STORE"] = args.store
+        if getattr(args, "verify", False):
+            os.environ["HARNESS_VERIFY"] = "1"
         return int(args.func(args) or 0)
     except HarnessError as exc:
         if debug:
