@@ -234,3 +234,32 @@ def test_unwritable_store_is_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setattr(type(tmp_path), "mkdir", denied)  # chmod cannot stop root
     with pytest.raises(HarnessError, match="Permission denied"):
         RunStore(tmp_path / "store").stage("eval", {"x": 1}).begin()
+
+
+def test_fingerprint_covers_weights_config_and_tokenizer_only(tmp_path, tiny_model_dir):
+    import shutil
+
+    from harness.fingerprint import model_fingerprint
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(tiny_model_dir, a)
+    shutil.copytree(tiny_model_dir, b)
+    (b / "train_report.json").write_text('{"runtime_s": 12.5, "run_id": "x"}')  # retrained: same bytes, new report
+    (b / "README.md").write_text("notes")
+    (b / "training_args.bin").write_bytes(b"pickled paths")
+    assert model_fingerprint(str(a)) == model_fingerprint(str(b))
+    (b / "tokenizer_config.json").write_text((b / "tokenizer_config.json").read_text().replace("}", ', "x": 1}', 1))
+    assert model_fingerprint(str(a)) != model_fingerprint(str(b))
+
+
+def test_fingerprint_reads_every_byte_of_the_weights(tmp_path):
+    from harness.fingerprint import model_fingerprint
+
+    (tmp_path / "config.json").write_text("{}")
+    weights = bytearray(3 << 20)
+    (tmp_path / "model.safetensors").write_bytes(bytes(weights))
+    before = model_fingerprint(str(tmp_path))
+    weights[-1] = 1  # a LoRA merge can leave the first megabytes untouched
+    (tmp_path / "model.safetensors").write_bytes(bytes(weights))
+    os.utime(tmp_path / "model.safetensors", ns=(1, 1))  # a new mtime even within one clock tick
+    assert model_fingerprint(str(tmp_path)) != before
