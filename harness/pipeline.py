@@ -28,7 +28,7 @@ from harness.fingerprint import model_fingerprint
 from harness.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from harness.manifest import build_manifest, now
 from harness.methods import METHODS, MethodContext, MethodSpec, Trace, get_method
-from harness.store import RunStore, Stage, hash_key
+from harness.store import RunStore, Stage, check_name
 
 SCHEMA = 1
 
@@ -94,7 +94,9 @@ def resolve_methods(cfg: RunConfig, selectors: list[str]) -> list[MethodRun]:
     runs = []
     for text in selectors:
         name, pinned = parse_selector(text)
-        runs.append(MethodRun(name, method_params(get_method(name), cfg.method.params, pinned), text))
+        spec = get_method(name)
+        check_name(spec.name, "method")  # it names the method and train stage folders
+        runs.append(MethodRun(name, method_params(spec, cfg.method.params, pinned), text))
     return runs
 
 
