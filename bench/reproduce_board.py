@@ -2,8 +2,9 @@
 
     python bench/reproduce_board.py leaderboards/synthetic/records/seed0.json
 
-reruns `harness run --method all` with the exact config each committed record carries
-(`manifest.config`: preset, overrides and all) in a fresh run store, then compares every
+reruns `harness run` for the methods of the committed records (`--method M[:pinned]` each,
+as `--method all` made them) with the exact config the records carry (`manifest.config`:
+preset, overrides and all) and their seed, in a fresh run store, then compares every
 method's records with the committed ones: the same methods and parameters, and for every
 benchmark the same outcome for every (problem, sample), the same metrics. It also lists
 every package whose installed version differs from the record's (install with
@@ -24,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # the harness of this checkout
 
 
 def load_records(path: Path) -> list[dict]:
@@ -36,7 +38,6 @@ def load_records(path: Path) -> list[dict]:
 
 def version_drift(records: list[dict]) -> list[str]:
     """Packages whose installed version differs from the one the records were made with."""
-    sys.path.insert(0, str(HERE.parent))
     from harness.manifest import package_versions
 
     installed = package_versions()
@@ -46,8 +47,10 @@ def version_drift(records: list[dict]) -> list[str]:
 
 
 def run_seed(records: list[dict], store: Path, out: Path) -> None:
-    """`harness run --method all` with the committed config, in `store`."""
+    """`harness run` of the committed records' methods with their config and seed, in `store`."""
     import yaml
+
+    from harness.pipeline import record_label
 
     config = records[0]["manifest"]["config"]
     for other in records[1:]:
@@ -58,7 +61,8 @@ def run_seed(records: list[dict], store: Path, out: Path) -> None:
     cfg_file.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     env = dict(os.environ, HARNESS_STORE=str(store))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE.parent), env.get("PYTHONPATH", "")) if p)
-    cmd = [sys.executable, "-m", "harness.cli", "run", "--config", str(cfg_file), "--method", "all",
+    methods = [arg for record in records for arg in ("--method", record_label(record))]
+    cmd = [sys.executable, "-m", "harness.cli", "run", "--config", str(cfg_file), *methods,
            "--seed", str(records[0]["seed"]), "--json", str(out)]
     print("running:", " ".join(cmd[2:]), f"(store {store})", flush=True)
     subprocess.run(cmd, env=env, check=True)
