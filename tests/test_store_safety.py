@@ -87,6 +87,8 @@ def test_two_runs_at_once_finish_with_a_single_runs_results(tmp_path, tiny_model
     # Each heavy stage ran once in all: the other process waited for it and reused it.
     calls = _calls(tmp_path / "calls", [p.pid for p in pair])
     assert {k: sum(c[k] for c in calls) for k in ("teacher", "train", "eval")} == {"teacher": 1, "train": 1, "eval": 1}
+    for stage in ("method", "train", "eval", "result"):  # the stages the real pipeline computes under its lock
+        assert sum(err.count(f"computing {stage} ") for _, err in logs[:2]) == 1, stage
     assert any("waiting for" in err for _, err in logs[:2])
     for out, _ in logs:
         assert out.rstrip().splitlines()[-1].startswith("result record: ")
