@@ -249,7 +249,6 @@ class Stage:
         self.work = self.root / kind / f"{self.name}.partial"
         self.verify = verify
         self._begun = 0  # lock acquisitions made by begin() and not yet released by commit()
-        self._held = 0  # lock acquisitions made by lock()
 
     def __str__(self) -> str:
         return f"{self.kind} {self.name}"
@@ -332,6 +331,8 @@ class Stage:
 
     def _release(self) -> None:
         lock = _file_lock(self.lock_path)
+        if lock.lock_counter == 0:
+            return
         if lock.lock_counter == 1:
             self.lock_path.with_name(self.lock_path.name + ".owner").unlink(missing_ok=True)
         lock.release()
@@ -340,19 +341,18 @@ class Stage:
     def lock(self) -> Iterator["Stage"]:
         """Hold this stage's lock: check, compute and publish it as the only process doing so.
 
-        Re-entrant within a process. A `begin()` inside that raised before `commit()` is
-        released here too, so a failed stage never keeps other processes waiting.
+        Re-entrant within a process. A `begin()` inside that raised before `commit()` (on
+        this or another Stage object of the same folder) is released here too, so a failed
+        stage never keeps other processes waiting.
         """
         self._acquire()
-        self._held += 1
+        level = _file_lock(self.lock_path).lock_counter - 1  # held by this process before this block
         try:
             yield self
         finally:
-            self._held -= 1
-            while self._begun:
-                self._begun -= 1
+            self._begun = 0
+            while _file_lock(self.lock_path).lock_counter > level:
                 self._release()
-            self._release()
 
     # ----------------------------------------------------------------- writing
 

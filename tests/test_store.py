@@ -263,3 +263,16 @@ def test_fingerprint_reads_every_byte_of_the_weights(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(bytes(weights))
     os.utime(tmp_path / "model.safetensors", ns=(1, 1))  # a new mtime even within one clock tick
     assert model_fingerprint(str(tmp_path)) != before
+
+
+def test_a_failed_build_through_another_stage_object_releases_the_lock(tmp_path):
+    """As `resolve_student` under the pipeline's lock: begin() on a second object of the same folder, then a failure."""
+    outer = RunStore(tmp_path).stage("world", {"size": "tiny"})
+    with pytest.raises(RuntimeError):
+        with outer.lock():
+            RunStore(tmp_path).stage("world", {"size": "tiny"}).begin()
+            raise RuntimeError("pretraining failed")
+    code = (f"from harness.store import RunStore; s = RunStore({str(tmp_path)!r}).stage('world', {{'size': 'tiny'}})\n"
+            "import os; os.environ['HARNESS_LOCK_TIMEOUT'] = '0'\nwith s.lock(): print('free')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "free", out.stderr
