@@ -76,6 +76,15 @@ def offline_reason() -> str | None:
     return _reason
 
 
+def offline_now() -> str | None:
+    """Like `offline_reason()`, but a Hub client already put in cache-only mode (the contamination
+    check does so for its lookups) answers without a probe and without deciding for the process."""
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None and getattr(constants, "HF_HUB_OFFLINE", False) is True and not _decided:
+        return _env_reason() or "the Hub client is in cache-only mode"
+    return offline_reason()
+
+
 def reset() -> None:
     """Forget the decision (tests)."""
     global _reason, _decided

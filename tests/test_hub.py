@@ -10,8 +10,14 @@ from harness.eval.hub_benchmarks import HUB_BENCHMARKS
 @pytest.fixture
 def undecided(monkeypatch):
     """A process that has not yet decided whether it is offline, with no offline variable set."""
+    import datasets.config
+    import huggingface_hub.constants
+
     for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
         monkeypatch.delenv(name, raising=False)  # restored after the test, as is what offline mode sets
+        for module in (huggingface_hub.constants, datasets.config):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, False)
     hub.reset()
     yield
     hub.reset()
@@ -62,3 +68,13 @@ def test_offline_variable_decides_without_a_probe(undecided, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(hub, "_reachable", lambda host, port: pytest.fail("probed although HF_HUB_OFFLINE is set"))
     assert hub.offline_reason() == "HF_HUB_OFFLINE is set"
+
+
+def test_contamination_lookups_neither_probe_nor_decide(undecided, monkeypatch, tmp_path):
+    """The teacher's contamination check reads Hub benchmarks from the cache only: no network, no decision."""
+    from harness.teacher.contamination import load_benchmarks
+
+    monkeypatch.setattr(hub, "_reachable", lambda host, port: pytest.fail("probed during a cache-only lookup"))
+    loaded, unavailable = load_benchmarks(None, ["aime24", "synth_easy"])
+    assert [b.name for b in loaded] == ["synth_easy"] and "aime24" in unavailable
+    assert not hub._decided

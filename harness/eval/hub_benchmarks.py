@@ -98,9 +98,9 @@ class HubBenchmark(Benchmark):
         return self._load_hub()
 
     def _load_hub(self) -> list[Problem]:
-        from harness.hub import offline_reason
+        from harness.hub import offline_now
 
-        offline = offline_reason()  # decided once: offline, the load below answers from the cache at once
+        offline = offline_now()  # decided once: offline, the load below answers from the cache at once
         try:
             import datasets
 
