@@ -171,8 +171,8 @@ def stage_method(cfg: RunConfig, store: RunStore, spec: MethodSpec, params: Any,
         return _compute_method(cfg, store, stage, spec, params, traces, student, engines, force)
 
 
-def _compute_method(cfg: RunConfig, store: RunStore, stage: Stage, spec: MethodSpec, params: Any, traces: list[Trace], student: str,
-                    engines: "EngineCache", force: bool) -> Path:
+def _compute_method(cfg: RunConfig, store: RunStore, stage: Stage, spec: MethodSpec, params: Any,
+                    traces: list[Trace], student: str, engines: "EngineCache", force: bool) -> Path:
     started = now()
     work = stage.begin(force)
     ctx = MethodContext(
@@ -381,11 +381,11 @@ def run_pipeline(cfg: RunConfig, methods: list[str], json_path: str | None = Non
     if json_path:
         write_json(Path(json_path), records[0] if len(runs) == 1 else records)
         log(f"wrote {json_path}")
-    if failures:
-        raise HarnessError(f"{len(failures)} of {len(runs)} methods failed: " + "; ".join(failures))
     out = stdout_console()
     for selector, path in paths:  # the run's last lines: where each result record is stored
-        out.print(f"result record{'' if len(paths) == 1 else ' of ' + selector}: {path}", markup=False, highlight=False)
+        out.print(f"result record{'' if len(runs) == 1 else ' of ' + selector}: {path}", markup=False, highlight=False)
+    if failures:
+        raise HarnessError(f"{len(failures)} of {len(runs)} methods failed: " + "; ".join(failures))
     return 0
 
 

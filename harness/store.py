@@ -193,7 +193,7 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def publish(work: Path, path: Path) -> None:
     """Make `work` visible as `path` in one step; an existing `path` is swapped out, then removed."""
-    trash = path.with_name(f"{path.name}.trash-{os.getpid()}")
+    trash = path.with_name(f"{path.name}.trash-{os.getpid()}-{time.time_ns()}")
     if not path.exists():
         os.rename(work, path)
         return
