@@ -1,6 +1,6 @@
 """Reproduce one seed of a committed board and compare it sample by sample (issue #14).
 
-    python bench/reproduce_board.py leaderboards/synthetic/records/seed0.json
+    python bench/reproduce_board.py leaderboards/SETUP/records/seed0.json
 
 reruns `harness run` for the methods of the committed records (`--method M[:pinned]` each,
 as `--method all` made them) with the exact config the records carry (`manifest.config`:
