@@ -88,7 +88,7 @@ def complete_stages(store: Path) -> list[str]:
     """Stage folders under `store` that look finished (no `.partial` suffix)."""
     if not store.is_dir():
         return []
-    return sorted(str(p.relative_to(store)) for kind in store.iterdir() if kind.is_dir()
+    return sorted(str(p.relative_to(store)) for kind in store.iterdir() if kind.is_dir() and not kind.name.startswith(".")
                   for p in kind.iterdir() if p.is_dir() and not p.name.endswith(".partial"))
 
 
@@ -129,7 +129,7 @@ def run_case(case: Case, root: Path, model: Path) -> Outcome:
     spec = case.build(ctx)
     if spec.skip:
         return Outcome(case.name, case.what, "", None, "", spec.note, True, True, [f"skipped: {spec.skip}"], 0.0)
-    argv = [*spec.argv, "--store", str(ctx.store)]
+    argv = list(spec.argv) if spec.own_store else [*spec.argv, "--store", str(ctx.store)]
     command = "harness " + " ".join(argv).replace(str(work), "$CASE").replace(str(model), "$MODEL")
     try:
         proc = subprocess.run([sys.executable, "-m", "harness.cli", *argv], capture_output=True, text=True,

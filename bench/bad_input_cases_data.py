@@ -79,6 +79,12 @@ def _(ctx):
     return score_argv(ctx, ctx.jsonl("g.jsonl", [GOOD_SCORE]), "--k", "0")
 
 
+@case("score-json-is-folder", "--json naming a folder: refused before grading, no stray temporary", "is a folder")
+def _(ctx):
+    (ctx.work / "outdir").mkdir()
+    return ["score", str(ctx.jsonl("g.jsonl", [GOOD_SCORE])), "--json", str(ctx.work / "outdir")]
+
+
 @case("score-workers-zero", "zero grader workers", "--workers")
 def _(ctx):
     return score_argv(ctx, ctx.jsonl("g.jsonl", [GOOD_SCORE]), "--workers", "0")
@@ -156,6 +162,31 @@ def _(ctx):
 @case("eval-bad-dtype", "--dtype float8", "float8")
 def _(ctx):
     return eval_argv(ctx, "--benchmarks", "synth_routine", "--limit", "1", "--dtype", "float8")
+
+
+@case("eval-negative-temperature", "--temperature -1", "temperature", ">= 0")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_easy", "--temperature", "-1")
+
+
+@case("eval-batch-size-zero", "--batch-size 0", "engine.batch_size")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_easy", "--batch-size", "0")
+
+
+@case("eval-max-new-tokens-huge", "--max-new-tokens 100000000", "max_new_tokens")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_easy", "--max-new-tokens", "100000000")
+
+
+@case("eval-grader-timeout-zero", "--grader-timeout 0", "grader_timeout")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_easy", "--grader-timeout", "0")
+
+
+@case("eval-top-p-zero", "--top-p 0", "top_p")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_easy", "--top-p", "0")
 
 
 @case("eval-limit-zero", "--limit 0", "--limit")

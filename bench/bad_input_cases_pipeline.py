@@ -125,6 +125,93 @@ def _(ctx):
     return ["run", "--student", "/nonexistent/student", "--json", str(ctx.json_out)]
 
 
+# Values that type-check but cannot work (issue #14): refused when the config resolves, before
+# any stage runs, for --dry-run too.
+
+@case("run-negative-learning-rate", "train.learning_rate=-1", "train.learning_rate", "> 0")
+def _(ctx):
+    return run_argv(ctx, "--set", "train.learning_rate=-1")
+
+
+@case("run-negative-epochs", "train.num_train_epochs=-3", "train.num_train_epochs", "> 0")
+def _(ctx):
+    return run_argv(ctx, "--set", "train.num_train_epochs=-3")
+
+
+@case("run-threshold-out-of-range", "method.params.threshold=5 (palign)", "threshold")
+def _(ctx):
+    return run_argv(ctx, "--method", "palign", "--set", "method.params.threshold=5")
+
+
+@case("run-batch-size-zero", "engine.batch_size=0", "engine.batch_size", ">= 1")
+def _(ctx):
+    return run_argv(ctx, "--set", "engine.batch_size=0")
+
+
+@case("run-max-new-tokens-huge", "eval.sampling.max_new_tokens=100000000", "eval.sampling.max_new_tokens")
+def _(ctx):
+    return run_argv(ctx, "--set", "eval.sampling.max_new_tokens=100000000")
+
+
+@case("run-grader-timeout-zero", "eval.grader_timeout=0", "eval.grader_timeout")
+def _(ctx):
+    return run_argv(ctx, "--set", "eval.grader_timeout=0")
+
+
+@case("run-negative-temperature", "eval.sampling.temperature=-1", "eval.sampling.temperature", ">= 0")
+def _(ctx):
+    return run_argv(ctx, "--set", "eval.sampling.temperature=-1")
+
+
+@case("run-method-top-p-zero", "method.sampling.top_p=0", "method.sampling.top_p")
+def _(ctx):
+    return run_argv(ctx, "--set", "method.sampling.top_p=0")
+
+
+@case("run-unknown-benchmark-dry-run", "eval.benchmarks=[nope] with --dry-run", "nope")
+def _(ctx):
+    return run_argv(ctx, "--set", "eval.benchmarks=[nope]", "--dry-run")
+
+
+@case("run-negative-seed", "--seed -1", "seed")
+def _(ctx):
+    return run_argv(ctx, "--seed", "-1")
+
+
+@case("run-world-wrong-fraction", "world.wrong_fraction=2", "world.wrong_fraction")
+def _(ctx):
+    return run_argv(ctx, "--set", "world.wrong_fraction=2")
+
+
+@case("run-unknown-scheduler", "train.lr_scheduler_type=cosin", "lr_scheduler_type", "cosin")
+def _(ctx):
+    return run_argv(ctx, "--set", "train.lr_scheduler_type=cosin")
+
+
+@case("run-json-is-folder", "--json naming a folder", "is a folder")
+def _(ctx):
+    (ctx.work / "outdir").mkdir()
+    return ["run", "--student", str(ctx.model), "--json", str(ctx.work / "outdir")]
+
+
+@case("run-store-is-file", "--store naming a file", "not a folder")
+def _(ctx):
+    path = ctx.write("store-file", "a file\n")
+    return Spec(["run", "--student", str(ctx.model), "--json", str(ctx.json_out), "--store", str(path)], own_store=True)
+
+
+@case("run-store-under-proc", "--store under /proc", "/proc")
+def _(ctx):
+    return Spec(["run", "--student", str(ctx.model), "--json", str(ctx.json_out), "--store", "/proc/self/harness"],
+                own_store=True)
+
+
+@case("run-store-under-sys", "--store under /sys", "/sys")
+def _(ctx):
+    return Spec(["run", "--student", str(ctx.model), "--json", str(ctx.json_out), "--store", "/sys/harness"],
+                own_store=True)
+
+
 # --------------------------------------------------------------------------- harness train
 
 @case("train-missing-data", "--data file that does not exist", "sft.jsonl")
@@ -254,3 +341,20 @@ def _(ctx):
 @case("teacher-unknown-source", "teacher.source=nope through --set", "nope")
 def _(ctx):
     return ["teacher", "--set", "teacher.source=nope", "--json", str(ctx.json_out)]
+
+
+@case("teacher-num-problems-zero", "teacher.num_problems=0", "teacher.num_problems")
+def _(ctx):
+    return ["teacher", "--set", "teacher.num_problems=0", "--json", str(ctx.json_out)]
+
+
+# --------------------------------------------------------------------------- harness train, bootstrap
+
+@case("train-negative-learning-rate", "harness train --set train.learning_rate=-1", "train.learning_rate")
+def _(ctx):
+    return train_argv(ctx, ctx.jsonl("sft.jsonl", [GOOD_SFT]), "--set", "train.learning_rate=-1")
+
+
+@case("bootstrap-negative-seed", "harness bootstrap --seed -1", "world.seed")
+def _(ctx):
+    return ["bootstrap", "--seed", "-1"]

@@ -44,6 +44,7 @@ class Spec:
     argv: list[str] = field(default_factory=list)
     skip: str = ""   # a reason when the case cannot be built honestly on this machine
     note: str = ""   # how the case was built when that depends on the machine
+    own_store: bool = False  # the case gives its own (bad) --store; the runner adds none
 
 
 @dataclass

@@ -12,7 +12,7 @@ import os
 import sys
 
 from harness import __version__
-from harness.console import console
+from harness.console import console, setup_cli_output
 from harness.errors import HarnessError
 
 # (module under harness.commands, subcommand name); order is the order in --help.
@@ -33,6 +33,8 @@ COMMANDS = (
 def common_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--store", metavar="DIR", help="run store root (default: $HARNESS_STORE or ~/.cache/harness)")
+    parent.add_argument("--verify", action="store_true",
+                        help="hash every file of a stored stage before reusing it (sizes and small files are always checked)")
     parent.add_argument("--debug", action="store_true", help="show tracebacks for user errors too")
     return parent
 
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
+    setup_cli_output()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -68,7 +71,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return 2
         if getattr(args, "store", None):
+            from harness.store import check_root
+
+            check_root(args.store)  # a file, a system folder: one line now, not a traceback later
             os.environ["HARNESS_STORE"] = args.store
+        if getattr(args, "verify", False):
+            os.environ["HARNESS_VERIFY"] = "1"
         return int(args.func(args) or 0)
     except HarnessError as exc:
         if debug:

@@ -8,6 +8,7 @@ dataclasses section by section; command-line overrides are dotted keys
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
@@ -146,9 +147,17 @@ class TrainConfig:
             raise HarnessError(f"{where}.budget=steps needs {where}.max_steps, an integer >= 1 (it is unset)")
         if self.max_steps is not None and self.max_steps < 1:
             raise HarnessError(f"{where}.max_steps must be an integer >= 1 (or unset), got {self.max_steps}")
+        if self.lr_scheduler_type not in SCHEDULERS:
+            raise HarnessError(f"{where}.lr_scheduler_type must be one of {', '.join(SCHEDULERS)}, "
+                               f"got {self.lr_scheduler_type!r}")
+        for name in ("learning_rate", "num_train_epochs", "warmup_ratio", "weight_decay", "lora_dropout"):
+            _finite(getattr(self, name), f"{where}.{name}")
         for name, value, ok, allowed in (
             ("learning_rate", self.learning_rate, self.learning_rate > 0, "> 0"),
             ("num_train_epochs", self.num_train_epochs, self.num_train_epochs > 0, "> 0"),
+            ("weight_decay", self.weight_decay, self.weight_decay >= 0, ">= 0"),
+            ("lora_alpha", self.lora_alpha, self.lora_alpha > 0, "> 0"),
+            ("lora_dropout", self.lora_dropout, 0 <= self.lora_dropout < 1, "in [0, 1)"),
             ("per_device_train_batch_size", self.per_device_train_batch_size, self.per_device_train_batch_size >= 1, ">= 1"),
             ("gradient_accumulation_steps", self.gradient_accumulation_steps, self.gradient_accumulation_steps >= 1, ">= 1"),
             ("max_length", self.max_length, self.max_length >= 1, ">= 1"),
@@ -357,32 +366,142 @@ def resolve_run_config(
 
 ENGINE_NAMES = ("auto", "transformers", "vllm")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+# transformers' SchedulerType values (5.x), so a typo fails here and not after the method stage.
+SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+              "inverse_sqrt", "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr",
+              "warmup_stable_decay", "greedy")
+# Above any model's context today; a larger value is a typo that would allocate for hours.
+MAX_NEW_TOKENS = 1 << 20
+MAX_GRADER_TIMEOUT = 3600.0
+MAX_SEED = 2**32 - 1  # numpy's seeds (bootstrap intervals) are unsigned 32-bit
 
 
-def check_ranges(cfg: RunConfig) -> None:
-    """Values that type-check but cannot work, refused before any stage runs.
+def _finite(value: float, where: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise HarnessError(f"{where} must be a finite number, got {value}")
 
-    Without this they fail late (an unknown engine after the teacher stage is built, a zero
-    batch size after the method stage), or not at all (a negative limit silently drops
-    problems, n=0 evaluates nothing).
-    """
-    ev, teacher, engine = cfg.eval, cfg.teacher, cfg.engine
-    if ev.n < 1:
-        raise HarnessError(f"eval.n must be at least 1, got {ev.n}")
-    if not ev.k:
-        raise HarnessError("eval.k is empty: give at least one pass@k value")
-    bad = [k for k in ev.k if k < 1 or k > ev.n]
-    if bad:
-        raise HarnessError(f"pass@{bad[0]} needs at least {bad[0]} samples per problem, but eval.n is {ev.n}")
-    for where, value in (("eval.limit", ev.limit), ("teacher.limit", teacher.limit)):
-        if value is not None and value < 1:
-            raise HarnessError(f"{where} must be at least 1 (or unset), got {value}")
-    if teacher.n < 1:
-        raise HarnessError(f"teacher.n must be at least 1, got {teacher.n}")
+
+def _need(ok: bool, where: str, allowed: str, value: Any) -> None:
+    if not ok:
+        raise HarnessError(f"{where} must be {allowed}, got {value!r}")
+
+
+def check_seed(seed: int, where: str = "seed") -> None:
+    _need(0 <= seed <= MAX_SEED, where, f"an integer in [0, {MAX_SEED}]", seed)
+
+
+def check_sampling(s: SamplingConfig, where: str) -> None:
+    """Decoding settings every engine can honour."""
+    for name in ("temperature", "top_p", "repetition_penalty"):
+        _finite(getattr(s, name), f"{where}.{name}")
+    _need(s.temperature >= 0, f"{where}.temperature", ">= 0 (0 is greedy)", s.temperature)
+    _need(0 < s.top_p <= 1, f"{where}.top_p", "in (0, 1]", s.top_p)
+    _need(s.top_k >= 0, f"{where}.top_k", ">= 0 (0 disables it)", s.top_k)
+    _need(s.repetition_penalty > 0, f"{where}.repetition_penalty", "> 0 (1 disables it)", s.repetition_penalty)
+    _need(1 <= s.max_new_tokens <= MAX_NEW_TOKENS, f"{where}.max_new_tokens", f"in [1, {MAX_NEW_TOKENS}]",
+          s.max_new_tokens)
+    check_seed(s.seed, f"{where}.seed")
+
+
+def check_engine(engine: EngineConfig, where: str = "engine") -> None:
     if engine.name not in ENGINE_NAMES:
         raise HarnessError(f"unknown engine {engine.name!r} (known: {', '.join(ENGINE_NAMES)})")
     if engine.dtype not in DTYPES:
-        raise HarnessError(f"engine.dtype must be one of {', '.join(DTYPES)}, got {engine.dtype!r}")
+        raise HarnessError(f"{where}.dtype must be one of {', '.join(DTYPES)}, got {engine.dtype!r}")
+    _need(engine.device in ("auto", "cpu", "cuda") or engine.device.startswith("cuda:"), f"{where}.device",
+          "auto, cpu, cuda or cuda:N", engine.device)
+    _need(engine.batch_size >= 1, f"{where}.batch_size", ">= 1", engine.batch_size)
+    _need(engine.tensor_parallel_size >= 1, f"{where}.tensor_parallel_size", ">= 1", engine.tensor_parallel_size)
+    _finite(engine.gpu_memory_utilization, f"{where}.gpu_memory_utilization")
+    _need(0 < engine.gpu_memory_utilization <= 1, f"{where}.gpu_memory_utilization", "in (0, 1]",
+          engine.gpu_memory_utilization)
+    _need(engine.max_model_len is None or engine.max_model_len >= 1, f"{where}.max_model_len", ">= 1 (or unset)",
+          engine.max_model_len)
+
+
+def check_eval(ev: EvalConfig, where: str = "eval") -> None:
+    """Samples, pass@k, grading and benchmark names (looked up in the benchmark registry)."""
+    if ev.n < 1:
+        raise HarnessError(f"{where}.n must be at least 1, got {ev.n}")
+    if not ev.k:
+        raise HarnessError(f"{where}.k is empty: give at least one pass@k value")
+    small = [k for k in ev.k if k < 1]
+    if small:
+        raise HarnessError(f"pass@{small[0]} is not defined: every k in {where}.k must be at least 1")
+    bad = [k for k in ev.k if k > ev.n]
+    if bad:
+        raise HarnessError(f"pass@{bad[0]} needs at least {bad[0]} samples per problem, but {where}.n is {ev.n}")
+    _need(ev.limit is None or ev.limit >= 1, f"{where}.limit", "at least 1 (or unset)", ev.limit)
+    check_sampling(ev.sampling, f"{where}.sampling")
+    _finite(ev.grader_timeout, f"{where}.grader_timeout")
+    _need(0 < ev.grader_timeout <= MAX_GRADER_TIMEOUT, f"{where}.grader_timeout",
+          f"in (0, {MAX_GRADER_TIMEOUT:g}] seconds", ev.grader_timeout)
+    _need(ev.grader_workers >= 1, f"{where}.grader_workers", ">= 1", ev.grader_workers)
+    _need(ev.bootstrap_samples >= 1, f"{where}.bootstrap_samples", ">= 1", ev.bootstrap_samples)
+    if ev.audit_grader is not None:
+        from harness.eval.grading import AUDIT_GRADERS
+
+        _need(ev.audit_grader in AUDIT_GRADERS, f"{where}.audit_grader", f"one of {', '.join(AUDIT_GRADERS)} (or unset)",
+              ev.audit_grader)
+    if not ev.benchmarks:
+        raise HarnessError(f"{where}.benchmarks is empty: give at least one benchmark (see `harness benchmarks`)")
+    from harness.eval.benchmarks import BENCHMARKS
+
+    for name in ev.benchmarks:
+        BENCHMARKS.get(name)  # unknown names: one line listing the known ones
+    duplicate = next((b for i, b in enumerate(ev.benchmarks) if b in ev.benchmarks[:i]), None)
+    if duplicate is not None:
+        raise HarnessError(f"{where}.benchmarks names {duplicate!r} twice")
+
+
+# Ranges of the synthetic world's settings; a field the world does not have is skipped.
+WORLD_RANGES: tuple[tuple[str, Any, str], ...] = (
+    ("seed", lambda v: 0 <= v <= MAX_SEED, f"an integer in [0, {MAX_SEED}]"),
+    ("pretrain_problems", lambda v: v >= 1, ">= 1"),
+    ("pretrain_epochs", lambda v: v > 0, "> 0"),
+    ("context_length", lambda v: v >= 16, ">= 16"),
+    ("verbosity", lambda v: v >= 0, ">= 0"),
+    ("redundancy", lambda v: v >= 0, ">= 0"),
+    ("wrong_fraction", lambda v: 0 <= v <= 1, "in [0, 1]"),
+    ("benchmark_size", lambda v: v >= 1, ">= 1"),
+)
+
+
+def check_world(world: WorldConfig, where: str = "world") -> None:
+    for name, ok, allowed in WORLD_RANGES:
+        if not hasattr(world, name):
+            continue
+        value = getattr(world, name)
+        _finite(value, f"{where}.{name}")
+        _need(ok(value), f"{where}.{name}", allowed, value)
+
+
+def check_teacher(teacher: TeacherConfig, where: str = "teacher") -> None:
+    from harness.teacher.sources import get_source
+
+    get_source(teacher.source)  # unknown sources: one line listing the known ones
+    _need(teacher.limit is None or teacher.limit >= 1, f"{where}.limit", "at least 1 (or unset)", teacher.limit)
+    if teacher.n < 1:
+        raise HarnessError(f"{where}.n must be at least 1, got {teacher.n}")
+    _need(teacher.num_problems >= 1, f"{where}.num_problems", ">= 1", teacher.num_problems)
+    _need(teacher.ngram >= 1, f"{where}.ngram", ">= 1", teacher.ngram)
+    check_sampling(teacher.sampling, f"{where}.sampling")
+
+
+def check_ranges(cfg: RunConfig) -> None:
+    """Every value that type-checks but cannot work, refused when the config resolves, before any stage runs.
+
+    Without this they fail late (an unknown engine after the teacher stage is built, a zero
+    batch size after the method stage), or not at all (a negative limit silently drops
+    problems, n=0 evaluates nothing). Method parameters are checked by each method's own
+    dataclass when `harness run` resolves its methods.
+    """
+    check_seed(cfg.seed)
+    check_world(cfg.world)
+    check_teacher(cfg.teacher)
+    check_sampling(cfg.method.sampling, "method.sampling")
+    check_eval(cfg.eval)
+    check_engine(cfg.engine)
     cfg.train.check("train")
 
 

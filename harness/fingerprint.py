@@ -7,19 +7,52 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
-_HEAD_BYTES = 1 << 20
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+# Files with a weight suffix that are not weights: trainer state, pickled arguments.
+_NOT_WEIGHTS = {"training_args.bin", "optimizer.pt", "optimizer.bin", "scheduler.pt", "scaler.pt", "rng_state.pth"}
+_CONFIG_FILES = {"config.json", "generation_config.json"}
+_TOKENIZER_FILES = {
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
+    "vocab.txt", "merges.txt", "tokenizer.model", "spiece.model", "chat_template.jinja", "chat_template.json",
+}
+_HASHES: dict[tuple, str] = {}  # (path, inode, size, mtime_ns, ctime_ns) -> sha256, within one process
 
 
 def looks_like_path(model: str) -> bool:
     return model.startswith((".", "/", "~")) or Path(model).expanduser().exists()
 
 
-def model_fingerprint(model: str) -> str:
-    """Hash of a local folder's config, tokenizer files and weights; Hub ids hash to their id.
+def fingerprinted(name: str) -> bool:
+    """Whether a file of a model folder is part of its identity: weights, config and tokenizer only.
 
-    Weights are hashed by name, size and their first megabyte so that fingerprinting a
-    16 GB checkpoint stays instant while any retraining (new bytes) changes the key.
+    Reports, READMEs and trainer leftovers are not, so byte-identical retrained weights keep
+    their evaluation keys whatever else the folder holds.
+    """
+    if name in _CONFIG_FILES or name in _TOKENIZER_FILES:
+        return True
+    if name.endswith((".safetensors.index.json", ".bin.index.json")):
+        return True
+    return name.endswith(_WEIGHT_SUFFIXES) and name not in _NOT_WEIGHTS
+
+
+def _sha256(path: Path) -> str:
+    stat = path.stat()
+    cache_key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    if cache_key not in _HASHES:
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        _HASHES[cache_key] = digest.hexdigest()
+    return _HASHES[cache_key]
+
+
+def model_fingerprint(model: str) -> str:
+    """Hash of a local folder's weights, config and tokenizer files (full content); Hub ids hash to their id.
+
+    Every byte of the weights counts (a LoRA merge can leave the first megabytes of a
+    checkpoint untouched); a file's hash is remembered for the rest of the process while
+    its size and modification time stay the same.
     """
     path = Path(model).expanduser()
     if not path.exists():
@@ -32,15 +65,10 @@ def model_fingerprint(model: str) -> str:
         raise HarnessError(f"model folder has no config.json: {model}")
     digest = hashlib.sha256()
     for file in sorted(path.iterdir()):
-        if not file.is_file():
+        if not file.is_file() or not fingerprinted(file.name):
             continue
         digest.update(file.name.encode())
-        if file.suffix in _WEIGHT_SUFFIXES:
-            digest.update(str(file.stat().st_size).encode())
-            with file.open("rb") as fh:
-                digest.update(fh.read(_HEAD_BYTES))
-        elif file.suffix in (".json", ".jinja", ".txt", ".model"):
-            digest.update(file.read_bytes())
+        digest.update(_sha256(file).encode())
     return "local:" + digest.hexdigest()[:16]
 
 

@@ -50,17 +50,48 @@ def read_jsonl(path: str | Path, *, tolerate_torn_tail: bool = False) -> list[di
     return list(iter_jsonl(path, tolerate_torn_tail=tolerate_torn_tail))
 
 
+def check_output_file(path: str | Path, what: str = "output") -> Path:
+    """Refuse, before any work, an output path that cannot take a file (a folder, or under a file)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise HarnessError(f"{what} {path} is a folder; give a file path")
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        raise HarnessError(f"{what} {path}: {ancestor} is a file, not a folder")
+    return path
+
+
+def _write_atomically(path: Path, write, sync: bool = True) -> None:
+    """Write through a temporary sibling renamed into place; any failure is one line and leaves no temporary."""
+    if path.is_dir():
+        raise HarnessError(f"cannot write {path}: it is a folder")
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("w", encoding="utf-8") as fh:
+            write(fh)
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise HarnessError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
     """Write a whole file atomically: a temporary sibling, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as fh:
+
+    def write(fh) -> None:
         for record in records:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+
+    _write_atomically(Path(path), write)
 
 
 def append_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
@@ -92,11 +123,8 @@ def repair_torn_tail(path: str | Path) -> None:
 
 def write_json(path: str | Path, obj: Any) -> None:
     """Write one JSON document atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    _write_atomically(Path(path), lambda fh: fh.write(text), sync=False)
 
 
 def read_json(path: str | Path) -> Any:

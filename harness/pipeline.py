@@ -22,13 +22,13 @@ from typing import Any
 import harness
 from harness import keys
 from harness.config import RunConfig
-from harness.console import console, log
+from harness.console import console, log, stdout_console
 from harness.errors import HarnessError
 from harness.fingerprint import model_fingerprint
 from harness.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from harness.manifest import build_manifest, now
 from harness.methods import METHODS, MethodContext, MethodSpec, Trace, get_method
-from harness.store import RunStore, Stage, hash_key
+from harness.store import RunStore, Stage, check_name
 
 SCHEMA = 1
 
@@ -94,7 +94,9 @@ def resolve_methods(cfg: RunConfig, selectors: list[str]) -> list[MethodRun]:
     runs = []
     for text in selectors:
         name, pinned = parse_selector(text)
-        runs.append(MethodRun(name, method_params(get_method(name), cfg.method.params, pinned), text))
+        spec = get_method(name)
+        check_name(spec.name, "method")  # it names the method and train stage folders
+        runs.append(MethodRun(name, method_params(spec, cfg.method.params, pinned), text))
     return runs
 
 
@@ -105,10 +107,15 @@ def _for_method(cfg: RunConfig, name: str) -> RunConfig:
 # --------------------------------------------------------------------------- stages
 
 def _announce(stage: Stage, force: bool) -> bool:
-    """Log reuse or computation of `stage`; True when it must be computed."""
-    if stage.done and not force:
+    """Log reuse or computation of `stage`; True when it must be computed.
+
+    Called holding `stage.lock()`, so a stage another process is computing is waited for
+    and then reused. A damaged or edited published folder is named in one line and recomputed.
+    """
+    if not force and stage.done:
         log(f"reused {stage.kind} {stage.key}")
         return False
+    stage.report_damage()
     log(f"computing {stage.kind} {stage.key}")
     return True
 
@@ -117,15 +124,20 @@ def stage_student(cfg: RunConfig, store: RunStore, force: bool = False) -> str:
     """The student's local folder (synth:* students are built or reused in the world stage)."""
     from harness.synth.world import resolve_student, student_stage
 
-    if cfg.student.model.startswith("synth:"):
-        _announce(student_stage(cfg.world, store, cfg.student.model.split(":", 1)[1]), force)
-    return resolve_student(cfg.student.model, cfg.world, store, force=force)
+    if not cfg.student.model.startswith("synth:"):
+        return resolve_student(cfg.student.model, cfg.world, store, force=force)
+    stage = student_stage(cfg.world, store, cfg.student.model.split(":", 1)[1])
+    with stage.lock():
+        _announce(stage, force)
+        return resolve_student(cfg.student.model, cfg.world, store, force=force)
 
 
 def stage_teacher(cfg: RunConfig, store: RunStore, force: bool = False) -> Path:
     """The completed teacher stage folder (traces.jsonl, summary.json)."""
-    _announce(teacher_stage(cfg, store), force)
-    return Path(_teacher_api("make_traces")(cfg, store, force))
+    stage = teacher_stage(cfg, store)
+    with stage.lock():
+        _announce(stage, force)
+        return Path(_teacher_api("make_traces")(cfg, store, force))
 
 
 def teacher_stage(cfg: RunConfig, store: RunStore) -> Stage:
@@ -153,8 +165,14 @@ def stage_method(cfg: RunConfig, store: RunStore, spec: MethodSpec, params: Any,
                  teacher_key: str, student: str, student_id: str, engines: "EngineCache", force: bool = False) -> Path:
     """Run the method on the traces: `sft.jsonl` (SFTExample records) and `stats.json`."""
     stage = store.stage("method", keys.method_inputs(cfg, teacher_key, student_id, asdict(params)), label=spec.name)
-    if not _announce(stage, force):
-        return stage.path
+    with stage.lock():
+        if not _announce(stage, force):
+            return stage.path
+        return _compute_method(cfg, store, stage, spec, params, traces, student, engines, force)
+
+
+def _compute_method(cfg: RunConfig, store: RunStore, stage: Stage, spec: MethodSpec, params: Any,
+                    traces: list[Trace], student: str, engines: "EngineCache", force: bool) -> Path:
     started = now()
     work = stage.begin(force)
     ctx = MethodContext(
@@ -187,15 +205,16 @@ def stage_train(cfg: RunConfig, store: RunStore, method_dir: Path, student: str,
                 label: str, force: bool = False) -> tuple[str, dict[str, Any]]:
     """Fine-tune the student on the method's SFT data; returns (model folder, training report)."""
     stage = store.stage("train", keys.train_inputs(cfg, _key(method_dir), student_id), label=label)
-    if _announce(stage, force):
-        from harness.trainer import train_sft
+    with stage.lock():
+        if _announce(stage, force):
+            from harness.trainer import train_sft
 
-        started = now()
-        work = stage.begin(force)
-        report = train_sft(student, method_dir / "sft.jsonl", work / "model", cfg.train, seed=cfg.seed)
-        write_json(work / "train_report.json", report)
-        stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, report=report))
-    return str(stage.path / "model"), read_json(stage.path / "train_report.json")
+            started = now()
+            work = stage.begin(force)
+            report = train_sft(student, method_dir / "sft.jsonl", work / "model", cfg.train, seed=cfg.seed)
+            write_json(work / "train_report.json", report)
+            stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, report=report))
+        return str(stage.path / "model"), read_json(stage.path / "train_report.json")
 
 
 def check_benchmarks(cfg: RunConfig) -> None:
@@ -218,27 +237,29 @@ def stage_eval(cfg: RunConfig, store: RunStore, model: str, model_id: str, bench
                engines: "EngineCache", force: bool = False) -> tuple[dict[str, Any], str]:
     """Evaluate one model on one benchmark; returns the runner's per-benchmark result and the stage key."""
     stage = eval_stage(cfg, store, model_id, benchmark)
-    if _announce(stage, force):
-        from harness.eval.runner import evaluate_benchmark
+    with stage.lock():
+        if _announce(stage, force):
+            from harness.eval.runner import evaluate_benchmark
 
-        started = now()
-        work = stage.begin(force)
-        eval_cfg = replace(cfg.eval, sampling=replace(cfg.eval.sampling, seed=cfg.seed))
-        result = evaluate_benchmark(engines.get(model), benchmark, eval_cfg, work, seed=cfg.seed,
-                                    enable_thinking=cfg.student.enable_thinking)
-        write_json(work / "result.json", result)
-        stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, benchmark=benchmark))
-    return read_json(stage.path / "result.json"), stage.key
+            started = now()
+            work = stage.begin(force)
+            eval_cfg = replace(cfg.eval, sampling=replace(cfg.eval.sampling, seed=cfg.seed))
+            result = evaluate_benchmark(engines.get(model), benchmark, eval_cfg, work, seed=cfg.seed,
+                                        enable_thinking=cfg.student.enable_thinking)
+            write_json(work / "result.json", result)
+            stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, benchmark=benchmark))
+        return read_json(stage.path / "result.json"), stage.key
 
 
-def stage_result(cfg: RunConfig, store: RunStore, record: dict[str, Any], upstream: dict[str, Any]) -> dict[str, Any]:
-    """Store the result record under "result", keyed by every upstream stage it summarises."""
+def stage_result(cfg: RunConfig, store: RunStore, record: dict[str, Any], upstream: dict[str, Any]) -> Path:
+    """Store the result record under "result", keyed by every upstream stage it summarises; returns its path."""
     stage = store.stage("result", {"upstream": upstream}, label=record["method"])
-    if _announce(stage, False):
-        work = stage.begin()
-        write_json(work / "result.json", record)
-        stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, method=record["method"]))
-    return read_json(stage.path / "result.json")
+    with stage.lock():
+        if _announce(stage, False):
+            work = stage.begin()
+            write_json(work / "result.json", record)
+            stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, method=record["method"]))
+    return stage.path / "result.json"
 
 
 class EngineCache:
@@ -286,7 +307,8 @@ def _short(stats: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- one method, all methods
 
 def run_method(cfg: RunConfig, store: RunStore, name: str, params: Any, traces: list[Trace], teacher_dir: Path,
-               student: str, student_id: str, engines: EngineCache, force: bool) -> dict[str, Any]:
+               student: str, student_id: str, engines: EngineCache, force: bool) -> tuple[dict[str, Any], Path]:
+    """One method from its stage to its stored result record; returns the record and its path."""
     spec = get_method(name)
     cfg = _for_method(cfg, name)
     teacher_key = _key(teacher_dir)
@@ -317,7 +339,8 @@ def run_method(cfg: RunConfig, store: RunStore, name: str, params: Any, traces: 
         "training": training,
         "manifest": build_manifest(cfg, seeds={"seed": cfg.seed}, keys=upstream, student_id=student_id),
     }
-    return stage_result(cfg, store, record, upstream)
+    path = stage_result(cfg, store, record, upstream)
+    return read_json(path), path
 
 
 def run_pipeline(cfg: RunConfig, methods: list[str], json_path: str | None = None, force: bool = False,
@@ -338,12 +361,14 @@ def run_pipeline(cfg: RunConfig, methods: list[str], json_path: str | None = Non
     if not traces:
         raise HarnessError(f"the teacher stage produced no traces ({teacher_dir}); nothing to distil")
     engines = EngineCache(cfg)
-    records, failures = [], []
+    records, paths, failures = [], [], []
     try:
         for run in runs:
             try:
-                records.append(run_method(cfg, store, run.name, run.params, traces, teacher_dir, student, student_id,
-                                          engines, force))
+                record, path = run_method(cfg, store, run.name, run.params, traces, teacher_dir, student, student_id,
+                                          engines, force)
+                records.append(record)
+                paths.append((run.selector, path))
             except HarnessError as exc:
                 if len(runs) == 1:
                     raise
@@ -356,6 +381,9 @@ def run_pipeline(cfg: RunConfig, methods: list[str], json_path: str | None = Non
     if json_path:
         write_json(Path(json_path), records[0] if len(runs) == 1 else records)
         log(f"wrote {json_path}")
+    out = stdout_console()
+    for selector, path in paths:  # the run's last lines: where each result record is stored
+        out.print(f"result record{'' if len(runs) == 1 else ' of ' + selector}: {path}", markup=False, highlight=False)
     if failures:
         raise HarnessError(f"{len(failures)} of {len(runs)} methods failed: " + "; ".join(failures))
     return 0
@@ -364,7 +392,6 @@ def run_pipeline(cfg: RunConfig, methods: list[str], json_path: str | None = Non
 # --------------------------------------------------------------------------- output
 
 def print_results(records: list[dict[str, Any]]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title="harness run results")
@@ -398,7 +425,7 @@ def print_results(records: list[dict[str, Any]]) -> None:
         row.append(str(training.get("steps", "-")))
         row.append(str(training.get("trained_tokens", "-")))
         table.add_row(*row)
-    Console().print(table)
+    stdout_console().print(table)
 
 
 def record_label(record: dict[str, Any]) -> str:
@@ -424,60 +451,51 @@ def _pct(value: float | None, ci: list[float] | None) -> str:
 
 # --------------------------------------------------------------------------- --dry-run
 
-def _status(store: RunStore, kind: str, key: str) -> tuple[str, Path | None]:
-    """done / partial / todo for a stage key, whatever label its folder carries."""
-    folder = store.root / kind
-    for path in sorted(folder.glob(f"*{key}")) if folder.is_dir() else []:
-        if (path / "manifest.json").is_file():
-            return "done", path
-    if folder.is_dir() and any(folder.glob(f"*{key}.partial")):
-        return "partial (resumes)", None
-    return "todo", None
-
-
 def print_plan(cfg: RunConfig, store: RunStore, runs: list[MethodRun]) -> None:
-    """Print every stage key that can be known without running anything, and what is already done."""
-    from rich.console import Console
+    """Print every stage key that can be known without running anything, and what is already done.
+
+    Each status is the store's own check: `done`, `damaged (recomputes): why`, `partial
+    (resumes)` or `todo`. Nothing is written, not even a lock.
+    """
     from rich.table import Table
 
     rows: list[tuple[str, str, str, str]] = []
     student, student_id = cfg.student.model, None
     if student.startswith("synth:"):
-        from harness.synth.world import student_stage
+        from harness.synth.world import MODEL_DIR, student_stage
 
         world = student_stage(cfg.world, store, student.split(":", 1)[1])
-        rows.append(("world", student, world.key, "done" if world.done else _status(store, "world", world.key)[0]))
+        rows.append(("world", student, world.key, world.status()))
         if world.done:
-            student_id = model_fingerprint(stage_student(cfg, store))  # a lookup: the world is already built
+            student_id = model_fingerprint(str(world.path / MODEL_DIR))
     else:
         student_id = model_fingerprint(student)
     teacher = teacher_stage(cfg, store)
     teacher_key = teacher.key
-    rows.append(("teacher", cfg.teacher.source, teacher_key,
-                 "done" if teacher.done else _status(store, "teacher", teacher_key)[0]))
+    rows.append(("teacher", cfg.teacher.source, teacher_key, teacher.status()))
     for run in runs:
         name = run.selector
         spec, mcfg = get_method(run.name), _for_method(cfg, run.name)
         if student_id is None:
             rows.append(("method", name, "? (needs the student)", "todo"))
             continue
-        method_key = hash_key(keys.method_inputs(mcfg, teacher_key, student_id, asdict(run.params)))
-        rows.append(("method", name, method_key, _status(store, "method", method_key)[0]))
-        model_id = student_id
+        method = store.stage("method", keys.method_inputs(mcfg, teacher_key, student_id, asdict(run.params)),
+                             label=spec.name)
+        rows.append(("method", name, method.key, method.status()))
+        model_id: str | None = student_id
         if spec.trains:
-            train_key = hash_key(keys.train_inputs(mcfg, method_key, student_id))
-            status, path = _status(store, "train", train_key)
-            rows.append(("train", name, train_key, status))
-            model_id = model_fingerprint(str(path / "model")) if path is not None else None
+            train = store.stage("train", keys.train_inputs(mcfg, method.key, student_id), label=run.name)
+            rows.append(("train", name, train.key, train.status()))
+            model_id = model_fingerprint(str(train.path / "model")) if train.done else None
         for b in cfg.eval.benchmarks:
             if model_id is None:
                 rows.append(("eval", f"{name}/{b}", "? (needs the trained model)", "todo"))
                 continue
             stage = eval_stage(mcfg, store, model_id, b)
-            rows.append(("eval", f"{name}/{b}", stage.key, "done" if stage.done else _status(store, "eval", stage.key)[0]))
+            rows.append(("eval", f"{name}/{b}", stage.key, stage.status()))
     table = Table(title=f"dry run: stages under {store.root} (nothing was run)")
     for column in ("stage", "what", "key", "status"):
         table.add_column(column)
     for row in rows:
         table.add_row(*row)
-    Console().print(table)
+    stdout_console().print(table)

@@ -8,6 +8,7 @@ an installed package adds entries through the entry-point group named by the reg
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -16,6 +17,9 @@ from typing import Any, Generic, TypeVar
 from harness.errors import HarnessError
 
 T = TypeVar("T")
+
+# Registered names become store folders and CLI words: the run store's safe-name rule.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 @dataclass
@@ -35,6 +39,9 @@ class Registry(Generic[T]):
     _loaded: bool = False
 
     def register(self, name: str) -> Callable[[T], T]:
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise ValueError(f"{self.kind} name {name!r} must match {NAME.pattern} (it names store folders)")
+
         def decorator(obj: T) -> T:
             if name in self._entries and self._entries[name] is not obj:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
@@ -58,6 +65,8 @@ class Registry(Generic[T]):
             except Exception as exc:  # a broken plugin must not take the whole CLI down
                 raise HarnessError(f"plugin {ep.name!r} in {self.group} failed to load: {exc}") from None
             if not isinstance(obj, type(importlib)) and ep.name not in self._entries:
+                if not NAME.fullmatch(ep.name):  # `../x` would write outside the run store
+                    raise HarnessError(f"plugin {ep.name!r} in {self.group}: the name must match {NAME.pattern}")
                 self._entries[ep.name] = obj
 
     def get(self, name: str) -> T:

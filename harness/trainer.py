@@ -140,6 +140,7 @@ def build_trainer(model: str, records: list[dict[str, Any]], output_dir: Path, c
         seed=seed,
         data_seed=seed,
         report_to="none",
+        disable_tqdm=True,  # progress goes through harness.console (ProgressLog), not a tqdm bar
         dataloader_pin_memory=False,
         model_init_kwargs={"dtype": "bfloat16" if cfg.bf16 else "float32"},
     )
@@ -155,14 +156,66 @@ def build_trainer(model: str, records: list[dict[str, Any]], output_dir: Path, c
             target_modules=targets[0] if targets == ["all-linear"] else targets,
             task_type="CAUSAL_LM",
         )
-    return SFTTrainer(
+    trainer = SFTTrainer(
         model=model,
         args=args,
         train_dataset=Dataset.from_list(records),
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[_log_last_step_callback(), _epoch_length_callback()],
+        callbacks=[_log_last_step_callback(), _epoch_length_callback(), _progress_log_callback()],
     )
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    for printer in (PrinterCallback, ProgressCallback):  # they print raw loss dicts to stdout
+        trainer.remove_callback(printer)
+    return trainer
+
+
+def _progress_log_callback():
+    from transformers import TrainerCallback
+
+    from harness.console import log, progress
+
+    class ProgressLog(TrainerCallback):
+        """Training progress through the harness's console: a bar in a terminal, log lines elsewhere.
+
+        Replaces transformers' printer and tqdm callbacks, which write raw dicts
+        (`{'loss': ...}`) to stdout: each logged step becomes one readable line."""
+
+        def __init__(self) -> None:
+            self.bar: Any = None
+            self.task: Any = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                self.bar = progress()
+                self.bar.start()
+                self.task = self.bar.add_task("train steps", total=state.max_steps, completed=state.global_step)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.update(self.task, completed=state.global_step)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and logs:
+                fields = ", ".join(f"{k} {_number(logs[k])}" for k in _LOGGED if k in logs)
+                log(f"train step {state.global_step}/{state.max_steps} (epoch {state.epoch or 0:.2f}): {fields}")
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.stop()
+                self.bar = None
+
+    return ProgressLog()
+
+
+_LOGGED = ("loss", "grad_norm", "learning_rate", "mean_token_accuracy", "train_loss", "train_runtime")
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 def _epoch_length_callback():

@@ -76,6 +76,40 @@ def test_jsonl_path_that_is_a_folder_says_so(tmp_path):
     ("teacher.n=0", "teacher.n"),
     ("engine.name=nope", "unknown engine 'nope'"),
     ("engine.dtype=float8", "engine.dtype"),
+    # issue #14: every section, with its allowed range
+    ("seed=-1", "seed must be an integer in"),
+    ("engine.batch_size=0", "engine.batch_size must be >= 1"),
+    ("engine.gpu_memory_utilization=0", "engine.gpu_memory_utilization must be in"),
+    ("engine.tensor_parallel_size=0", "engine.tensor_parallel_size"),
+    ("engine.max_model_len=0", "engine.max_model_len"),
+    ("eval.sampling.temperature=-1", "eval.sampling.temperature must be >= 0"),
+    ("eval.sampling.top_p=1.5", r"eval.sampling.top_p must be in \(0, 1\]"),
+    ("eval.sampling.top_k=-1", "eval.sampling.top_k"),
+    ("eval.sampling.repetition_penalty=0", "eval.sampling.repetition_penalty"),
+    ("eval.sampling.max_new_tokens=100000000", "eval.sampling.max_new_tokens must be in"),
+    ("eval.sampling.max_new_tokens=0", "eval.sampling.max_new_tokens"),
+    ("eval.grader_timeout=0", "eval.grader_timeout"),
+    ("eval.grader_timeout=.inf", "eval.grader_timeout must be a finite number"),
+    ("eval.grader_workers=0", "eval.grader_workers"),
+    ("eval.bootstrap_samples=0", "eval.bootstrap_samples"),
+    ("eval.benchmarks=[nope]", "unknown benchmark 'nope'"),
+    ("eval.benchmarks=[]", "eval.benchmarks is empty"),
+    ("eval.benchmarks=[synth_easy,synth_easy]", "twice"),
+    ("eval.audit_grader=nope", "eval.audit_grader"),
+    ("method.sampling.temperature=-0.1", "method.sampling.temperature"),
+    ("teacher.sampling.top_p=0", "teacher.sampling.top_p"),
+    ("teacher.num_problems=0", "teacher.num_problems"),
+    ("teacher.ngram=0", "teacher.ngram"),
+    ("teacher.source=nope", "unknown teacher source 'nope'"),
+    ("world.pretrain_epochs=0", "world.pretrain_epochs"),
+    ("world.wrong_fraction=1.5", "world.wrong_fraction"),
+    ("world.benchmark_size=0", "world.benchmark_size"),
+    ("train.learning_rate=-1", "train.learning_rate must be > 0"),
+    ("train.learning_rate=.nan", "train.learning_rate must be a finite number"),
+    ("train.num_train_epochs=-3", "train.num_train_epochs must be > 0"),
+    ("train.weight_decay=-1", "train.weight_decay"),
+    ("train.lora_dropout=1", "train.lora_dropout"),
+    ("train.lr_scheduler_type=cosin", "train.lr_scheduler_type must be one of"),
 ])
 def test_values_that_cannot_work_fail_when_the_config_resolves(override, needle):
     with pytest.raises(HarnessError, match=needle):
@@ -160,3 +194,49 @@ def test_s1k_row_after_the_first_missing_a_column_is_named(tmp_path):
     path = _jsonl(tmp_path / "s1k.jsonl", [row, {k: v for k, v in row.items() if k != "question"}])
     with pytest.raises(HarnessError, match="row 2: missing s1K-1.1 column"):
         load_rows(str(path), "train")
+
+
+# --------------------------------------------------------------------------- issue #14: the corpus, in-process
+
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+
+import bad_input_cases_data  # noqa: E402,F401  (importing registers the cases)
+import bad_input_cases_pipeline  # noqa: E402,F401
+from bad_input_corpus import CASES, Ctx  # noqa: E402
+
+# Every bad value issue #14 lists: each exits 2 with one line before any stage runs.
+ISSUE_14 = (
+    "run-negative-learning-rate", "run-negative-epochs", "run-threshold-out-of-range", "run-batch-size-zero",
+    "run-max-new-tokens-huge", "run-grader-timeout-zero", "run-negative-temperature", "run-method-top-p-zero",
+    "run-unknown-benchmark-dry-run", "run-negative-seed", "run-world-wrong-fraction", "run-unknown-scheduler",
+    "run-json-is-folder", "run-store-is-file", "run-store-under-proc", "run-store-under-sys",
+    "teacher-num-problems-zero", "train-negative-learning-rate", "bootstrap-negative-seed",
+    "score-json-is-folder", "score-k-zero", "eval-negative-temperature", "eval-batch-size-zero",
+    "eval-max-new-tokens-huge", "eval-grader-timeout-zero", "eval-top-p-zero",
+)
+
+
+@pytest.mark.parametrize("name", ISSUE_14)
+def test_issue_14_bad_values_fail_in_one_line_before_any_stage(name, tmp_path, tiny_model_dir, monkeypatch, capsys):
+    (case,) = [c for c in CASES if c.name == name]
+    ctx = Ctx(work=tmp_path, store=tmp_path / "store", json_out=tmp_path / "out.json", out_dir=tmp_path / "train-out",
+              model=tiny_model_dir)
+    spec = case.build(ctx)
+    monkeypatch.setenv("HARNESS_STORE", str(ctx.store))  # the CLI sets it for the process; restored after
+    argv = list(spec.argv) if spec.own_store else [*spec.argv, "--store", str(ctx.store)]
+    _one_line_error(capsys, main(argv), *case.needles)
+    assert not ctx.store.exists() and not ctx.json_out.exists() and not ctx.out_dir.exists()
+    assert not [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name]  # no stray temporary beside an output
+
+
+def test_score_json_folder_is_refused_before_grading(tmp_path, capsys, monkeypatch):
+    graded = []
+    monkeypatch.setattr("harness.eval.grading.grade_many", lambda *a, **k: graded.append(1))
+    (tmp_path / "outdir").mkdir()
+    gens = _jsonl(tmp_path / "g.jsonl", [{"answer": "7", "outputs": ["\\boxed{7}"]}])
+    _one_line_error(capsys, main(["score", str(gens), "--json", str(tmp_path / "outdir")]), "is a folder")
+    assert graded == [] and sorted(p.name for p in tmp_path.iterdir()) == ["g.jsonl", "outdir"]

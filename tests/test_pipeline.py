@@ -53,19 +53,23 @@ class Fakes:
 
     def teacher(self, cfg, store, force=False):
         stage = self.teacher_stage(cfg, store)
-        if not stage.done:
-            self.calls["teacher"] += 1
-            work = stage.begin()
-            (work / "traces.jsonl").write_text("".join(json.dumps(r) + "\n" for r in traces(self.num_traces)))
-            stage.commit({})
+        with stage.lock():  # as the real teacher stage: one process builds it, others wait and reuse
+            if force or not stage.done:
+                stage.report_damage()
+                self.calls["teacher"] += 1
+                work = stage.begin(force)
+                (work / "traces.jsonl").write_text("".join(json.dumps(r) + "\n" for r in traces(self.num_traces)))
+                stage.commit({})
         return stage.path
 
     def train(self, model, data, output_dir, cfg, seed=0):
         self.calls["train"] += 1
         records = [json.loads(line) for line in Path(data).read_text().splitlines()]
         shutil.copytree(model, output_dir)
-        # Mark the copy so that its fingerprint (the eval key) depends on the training data.
-        (Path(output_dir) / "trained_on.json").write_text(json.dumps(records))
+        # Mark the copy's config so that its fingerprint (the eval key) depends on the training data.
+        config = json.loads((Path(output_dir) / "config.json").read_text())
+        config["trained_on"] = records
+        (Path(output_dir) / "config.json").write_text(json.dumps(config))
         return {"examples": len(records), "train_tokens": 100, "truncated": 0}
 
     def evaluate(self, engine, benchmark, cfg, work_dir, seed, enable_thinking=None):

@@ -62,3 +62,53 @@ def main_methods_lists(name: str, capsys) -> bool:
     capsys.readouterr()
     assert main(["methods"]) == 0
     return name in capsys.readouterr().out
+
+
+EVIL = textwrap.dedent('''
+    from harness.methods import MethodResult, MethodSpec, SFTExample
+
+    def escape(traces, params, ctx):
+        return MethodResult([SFTExample(t.id, t.problem, t.answer) for t in traces], {})
+
+    SPEC = MethodSpec(name="../../escape", fn=escape, description="writes outside the store if it can")
+''')
+
+
+def _evil_plugin(tmp_path, monkeypatch, ep_name):
+    (tmp_path / "evil_plugin.py").write_text(EVIL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    real = registry.entry_points
+
+    def entry_points(group=None, **kw):
+        if group == "harness.methods":
+            return [EntryPoint(name=ep_name, value="evil_plugin:SPEC", group="harness.methods")]
+        return real(group=group, **kw)
+
+    METHODS.names()
+    monkeypatch.setattr(registry, "entry_points", entry_points)
+    monkeypatch.setattr(METHODS, "_loaded", False)
+    monkeypatch.setattr(METHODS, "_entries", dict(METHODS._entries))
+    monkeypatch.delitem(sys.modules, "evil_plugin", raising=False)
+
+
+def _one_line(capsys, needle):
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], lines
+
+
+def test_plugin_named_with_a_path_is_refused(tmp_path, monkeypatch, tiny_model_dir, capsys):
+    """Issue #14: store folders are built from method names; `../` must not write outside the store."""
+    _evil_plugin(tmp_path, monkeypatch, "../../escape")
+    Fakes(monkeypatch, tiny_model_dir)
+    assert run(tmp_path, "--method", "full_cot") == 2
+    _one_line(capsys, "the name must match")
+    assert not (tmp_path / "escape").exists() and not (tmp_path.parent / "escape").exists()
+
+
+def test_method_spec_with_a_path_name_cannot_name_a_stage(tmp_path, monkeypatch, tiny_model_dir, capsys):
+    _evil_plugin(tmp_path, monkeypatch, "evil")  # a fine entry-point name, a bad name inside the spec
+    fakes = Fakes(monkeypatch, tiny_model_dir)
+    assert run(tmp_path, "--method", "evil") == 2
+    _one_line(capsys, "cannot name a store folder")
+    assert fakes.calls == {"teacher": 0, "train": 0, "eval": 0} and not (tmp_path / "escape").exists()
+    assert not [p for p in (tmp_path / "store").rglob("*escape*")]

@@ -7,6 +7,7 @@ preset-sized pipeline.
 """
 
 import json
+import re
 
 import pytest
 
@@ -75,3 +76,53 @@ def test_method_all_and_self_judge(tmp_path):
     assert harness_run(tmp_path / "store", "--method", "palign", "--judge", "self", *args, "--json", str(out)) == 0
     stats = json.loads(out.read_text())["method_stats"]
     assert stats["judge"] == "self" and stats["unparseable_judge_replies"] >= 0
+
+
+# --------------------------------------------------------------------------- issue #14: a run's log file
+
+NOISE = ("{'loss'", "FutureWarning", "Traceback", "it/s]", "%|", "…")
+
+
+def _run_to_log(tmp_path, *args, interval="0.2", timeout=600):
+    """`harness run ARGS > log 2>&1`, as a person would run it under nohup; returns the log's lines."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, HARNESS_PROGRESS_INTERVAL=interval, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
+               TRANSFORMERS_OFFLINE="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
+    log = tmp_path / "log"
+    with log.open("w") as fh:
+        proc = subprocess.run([sys.executable, "-m", "harness.cli", "run", "--store", str(tmp_path / "store"), *args],
+                              stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=tmp_path, timeout=timeout)
+    text = log.read_text()
+    assert proc.returncode == 0, text
+    for noise in NOISE:
+        assert noise not in text, noise
+    lines = text.splitlines()
+    assert lines[-1].startswith("result record: ") and Path(lines[-1].split(": ", 1)[1]).is_file()
+    return lines
+
+
+@pytest.mark.slow
+def test_run_log_outside_a_terminal_is_readable(tmp_path, tiny_model_dir):
+    """`harness run > log 2>&1` with a random student (15 s): training and evaluation progress, table, path last."""
+    lines = _run_to_log(tmp_path, "--method", "full_cot", "--student", str(tiny_model_dir), *FAST)
+    text = "\n".join(lines)
+    assert re.search(r"^\S+ \S+ train step 2/2 \(epoch [\d.]+\): loss ", text, re.M)
+    assert re.search(r"^\S+ \S+ generate synth_easy: 4/4 \(100%\)", text, re.M)
+    assert "synth_easy" in text and "trained tokens" in text  # the result table, column names whole
+
+
+@pytest.mark.slow
+def test_palign_run_log_has_progress_in_every_long_stage(tmp_path):
+    """Issue #14 acceptance 5: pretraining, training and evaluation each log progress; the table and the path end it."""
+    lines = _run_to_log(tmp_path, "--method", "palign", *SMALL, "--set", "eval.sampling.max_new_tokens=64",
+                        interval="2", timeout=1800)
+    text = "\n".join(lines)
+    for stage in ("pretraining synth:tiny: ", "train steps: ", "generate synth_easy: ", "generate synth_hard: "):
+        assert re.search(rf"^\S+ \S+ {re.escape(stage)}\d+/\d+ \(\d+%\)", text, re.M), stage
+    assert "synth_hard" in text and "trained tokens" in text

@@ -408,3 +408,14 @@ def test_train_key_holds_the_budget_and_nothing_it_does_not_use():
     for used in ("train.learning_rate=7e-4", "train.per_device_train_batch_size=8", "train.gradient_accumulation_steps=2",
                  "train.warmup_ratio=0.2", "train.max_length=128", "train.lr_scheduler_type=linear", "seed=1"):
         assert key(used) != steps, used
+
+
+def test_training_progress_goes_through_the_harness_log_not_raw_dicts(tiny_model_dir, tmp_path, capfd):
+    """TRL's printer wrote `{'loss': ...}` dicts to stdout (issue #14): each logged step is one log line now."""
+    cfg = replace(FAST, budget="steps", max_steps=3, logging_steps=1)
+    train_sft(str(tiny_model_dir), write_sft(tmp_path / "d.jsonl", 8), tmp_path / "o", cfg)
+    out, err = capfd.readouterr()
+    assert "loss" not in out and "{'" not in err
+    steps = [line for line in err.splitlines() if " train step " in line]
+    assert [line.split(" train step ")[1].split(" ")[0] for line in steps][:3] == ["1/3", "2/3", "3/3"]
+    assert "loss " in steps[0] and any("train steps: 3/3 (100%)" in line for line in err.splitlines())

@@ -23,11 +23,12 @@ def add_parser(sub, parent) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.eval.benchmarks import BENCHMARKS, benchmark_checksum, get_benchmark
+    from harness.hub import offline_reason
 
     table = Table(title="Benchmarks")
-    for col in ("name", "problems", "checksum", "description"):
+    for col in ("name", "problems", "checksum", "source", "description"):
         table.add_column(col, justify="right" if col == "problems" else "left")
-    notes = []
+    notes, not_cached = [], []
     for name in BENCHMARKS.names():
         bench = get_benchmark(name)
         try:
@@ -35,9 +36,15 @@ def run(args: argparse.Namespace) -> int:
             count, checksum = str(len(problems)), benchmark_checksum(problems)[:19]
         except HarnessError as exc:
             count, checksum = "-", "unavailable"
-            notes.append(str(exc))
-        table.add_row(name, count, checksum, getattr(bench, "description", "") or "")
+            if getattr(bench, "hf_id", None) and offline_reason():
+                not_cached.append(name)  # said once below, not once per benchmark
+            else:
+                notes.append(str(exc))
+        table.add_row(name, count, checksum, getattr(bench, "source", "local"), getattr(bench, "description", "") or "")
     console.print(table)
+    if not_cached:
+        notes.insert(0, f"offline ({offline_reason()}): {', '.join(not_cached)} not in the local Hub cache; pass "
+                        f"--data-dir DIR or set HARNESS_DATA_DIR=DIR with <name>.jsonl files (id, problem, answer)")
     for note in notes:
-        console.print(f"[dim]{note}[/dim]")
+        console.print(note, markup=False, style="dim")
     return 0

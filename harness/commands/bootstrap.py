@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from harness.config import WorldConfig
+from harness.config import WorldConfig, check_world
 from harness.console import console
 from harness.errors import HarnessError
 
@@ -28,15 +28,18 @@ def run(args) -> int:
     from harness.synth.world import STUDENT_SIZES, resolve_student, student_stage
 
     world = WorldConfig() if args.seed is None else replace(WorldConfig(), seed=args.seed)
+    check_world(world)
     store = RunStore()
     name = args.size.removeprefix("synth:")
     if name not in (*STUDENT_SIZES, "all"):
         raise HarnessError(f"unknown built-in student {args.size!r} (known: {', '.join(STUDENT_SIZES)}, all)")
     sizes = STUDENT_SIZES if name == "all" else (name,)
     for size in sizes:
-        cached = student_stage(world, store, size).done and not args.force
+        stage = student_stage(world, store, size)
         t0 = time.time()
-        folder = resolve_student(f"synth:{size}", world, store, force=args.force)
+        with stage.lock():  # a second bootstrap (or run) waits for this one and reuses its student
+            cached = stage.done and not args.force
+            folder = resolve_student(f"synth:{size}", world, store, force=args.force)
         stats = read_json(student_stage(world, store, size).path / "stats.json")
         acc = stats.get("base_accuracy", {})
         accs = ", ".join(f"{tier} {v['accuracy']:.0%} (n={v['n']})" for tier, v in acc.items())

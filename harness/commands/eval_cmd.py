@@ -12,10 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness.config import RunConfig
-from harness.console import log
+from harness.console import log, stdout_console
 from harness.errors import HarnessError
 from harness.fingerprint import model_fingerprint
-from harness.jsonl import read_json, write_json
+from harness.jsonl import check_output_file, read_json, write_json
 
 
 def _ks(text: str) -> list[int]:
@@ -106,14 +106,20 @@ def resolve_model(model: str, cfg: RunConfig, store) -> str:
     if not model.startswith("synth:"):
         return model
     try:
-        from harness.synth.world import resolve_student
+        from harness.synth.world import STUDENT_SIZES, resolve_student, student_stage
     except ImportError:
         raise HarnessError("synthetic students (synth:...) are not available in this installation") from None
-    return resolve_student(model, cfg.world, store)
+    size = model.split(":", 1)[1]
+    if size not in STUDENT_SIZES:
+        return resolve_student(model, cfg.world, store)  # its one-line error
+    with student_stage(cfg.world, store, size).lock():  # built once, even by two commands at once
+        return resolve_student(model, cfg.world, store)
 
 
-def evaluate(cfg: RunConfig, store=None, force: bool = False) -> dict[str, dict]:
-    """Evaluate `cfg.student.model` on `cfg.eval.benchmarks` through the run store."""
+def evaluate(cfg: RunConfig, store=None, force: bool = False, paths: dict | None = None) -> dict[str, dict]:
+    """Evaluate `cfg.student.model` on `cfg.eval.benchmarks` through the run store.
+
+    `paths`, when given, receives each benchmark's stored result.json."""
     from harness import keys
     from harness.engines import load_engine
     from harness.eval.runner import evaluate_benchmark, load_problems
@@ -131,17 +137,22 @@ def evaluate(cfg: RunConfig, store=None, force: bool = False) -> dict[str, dict]
     for name in cfg.eval.benchmarks:
         checksum = checksums[name]
         stage = store.stage("eval", keys.eval_inputs(cfg, fingerprint, name, checksum), label=name)
-        if stage.done and not force:
-            log(f"{name}: stored result {stage.path}")
-            results[name] = read_json(stage.path / "result.json")
-            continue
-        started = now()
-        work = stage.begin(force=force)
-        if engine is None:
-            engine = load_engine(model, cfg.engine)
-        result = evaluate_benchmark(engine, name, cfg.eval, work, cfg.seed, cfg.student.enable_thinking)
-        stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, model=fingerprint, benchmark=name, checksum=checksum))
-        results[name] = result
+        with stage.lock():  # a second `harness eval` of the same settings waits, then reuses
+            if stage.done and not force:
+                log(f"{name}: stored result {stage.path}")
+                results[name] = read_json(stage.path / "result.json")
+                continue
+            stage.report_damage()
+            started = now()
+            work = stage.begin(force=force)
+            if engine is None:
+                engine = load_engine(model, cfg.engine)
+            result = evaluate_benchmark(engine, name, cfg.eval, work, cfg.seed, cfg.student.enable_thinking)
+            stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, model=fingerprint,
+                                        benchmark=name, checksum=checksum))
+            results[name] = result
+        if paths is not None:
+            paths[name] = stage.path / "result.json"
     return results
 
 
@@ -149,9 +160,17 @@ def run(args: argparse.Namespace) -> int:
     from harness.eval.report import json_samples, show
 
     cfg = build_config(args)
-    results = evaluate(cfg, force=args.force)
+    if args.json:
+        check_output_file(args.json, "--json")
+    paths: dict[str, Path] = {}
+    results = evaluate(cfg, force=args.force, paths=paths)
     show(results, title=f"{cfg.student.model}")
     if args.json:
-        payload = {"benchmarks": {name: {**{k: v for k, v in r.items() if k != "samples"}, "samples": json_samples(r["samples"])} for name, r in results.items()}}
+        payload = {"benchmarks": {name: {**{k: v for k, v in r.items() if k != "samples"},
+                                         "samples": json_samples(r["samples"])} for name, r in results.items()}}
         write_json(Path(args.json), payload)
+        log(f"wrote {args.json}")
+    out = stdout_console()
+    for name, path in paths.items():  # the run's last lines: where each result is stored
+        out.print(f"result of {name}: {path}", markup=False, highlight=False)
     return 0

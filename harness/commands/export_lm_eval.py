@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from harness.config import EvalConfig
 from harness.console import console
+from harness.errors import HarnessError
 
 
 def add_parser(sub, parent) -> None:
@@ -45,6 +46,15 @@ def run(args: argparse.Namespace) -> int:
         instruction=args.instruction if args.instruction is not None else base.instruction,
         sampling=replace(base.sampling, temperature=args.temperature, top_p=args.top_p),
     )
+    from harness.config import check_sampling
+    from harness.eval.metrics import check_ks
+
+    if cfg.n < 1:
+        raise HarnessError(f"--n must be at least 1, got {cfg.n}")
+    check_ks(cfg.k, cfg.n)
+    if cfg.limit is not None and cfg.limit < 1:
+        raise HarnessError(f"--limit must be at least 1, got {cfg.limit}")
+    check_sampling(replace(cfg.sampling, max_new_tokens=cfg.sampling.max_new_tokens if args.max_new_tokens is None else args.max_new_tokens), "sampling")
     path = export_task(args.benchmark, args.out, cfg, max_gen_toks=args.max_new_tokens, task_name=args.task_name)
     task = path.stem
     console.print(f"wrote {path.parent} (task {task})")

@@ -86,6 +86,10 @@ def main(args: argparse.Namespace) -> int:
     from harness.pipeline import resolve_methods, run_pipeline
     from harness.teacher.sources import get_source
 
+    from harness.jsonl import check_output_file
+
+    if args.json:
+        check_output_file(args.json, "--json")
     cfg = config_from_args(args)
     selectors = selectors_from_args(args, cfg)
     # Fail fast on bad parameters, before any stage runs; keys only other methods know are skipped.

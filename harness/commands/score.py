@@ -84,9 +84,12 @@ def score_file(args: argparse.Namespace) -> dict:
     from harness.eval.grading import AUDIT_GRADERS, grade_many
     from harness.eval.metrics import check_ks, compute_metrics
 
+    from harness.config import check_seed
+
+    check_seed(args.seed, "--seed")
     if args.workers < 1:
         raise HarnessError(f"--workers must be at least 1, got {args.workers}")
-    if not args.timeout > 0:
+    if not (args.timeout > 0 and args.timeout != float("inf")):
         raise HarnessError(f"--timeout must be a positive number of seconds, got {args.timeout}")
     rows = read_jsonl(args.file)
     if not rows:
@@ -119,7 +122,10 @@ def score_file(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     from harness.eval.report import show
+    from harness.jsonl import check_output_file
 
+    if args.json:
+        check_output_file(args.json, "--json")  # before grading: the scores must not be lost at the end
     result = score_file(args)
     show({Path(args.file).name: result}, title="Scores")
     if args.json:

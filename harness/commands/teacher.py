@@ -36,8 +36,12 @@ def add_parser(sub, parent) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from harness.jsonl import check_output_file
     from harness.store import RunStore
     from harness.teacher import make_traces
+
+    if args.json:
+        check_output_file(args.json, "--json")
 
     teacher = {k: v for k, v in dict(source=args.source, dataset=args.dataset, model=args.model, problems=args.problems,
                                       limit=args.limit, n=args.n).items() if v is not None}

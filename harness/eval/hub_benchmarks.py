@@ -2,6 +2,13 @@
 
 Data is looked up in order: `data_dir` (`--data-dir`), `$HARNESS_DATA_DIR`, then the Hub
 through `datasets`. A local folder holds `<name>.jsonl` with `id`, `problem`, `answer`.
+
+Each Hub benchmark is pinned to a dataset revision (a commit of the dataset repository), so
+the Hub's `main` moving on never changes what a benchmark holds; the benchmark checksum in
+every eval key and result records what was actually scored. The revisions below are the
+repositories' commits as recorded by other public evaluation projects (they could not be
+checked against the Hub from this project's offline machines; a wrong one fails loudly at
+load time, never silently). A plugin can register the same dataset at another revision.
 """
 
 from __future__ import annotations
@@ -74,9 +81,15 @@ class HubBenchmark(Benchmark):
         answer_field: str = "answer",
         id_field: str | None = "id",
         config: str | None = None,
+        revision: str | None = None,
     ) -> None:
         self.name, self.hf_id, self.split, self.description = name, hf_id, split, description
         self.problem_field, self.answer_field, self.id_field, self.config = problem_field, answer_field, id_field, config
+        self.revision = revision
+
+    @property
+    def source(self) -> str:
+        return f"{self.hf_id}@{self.revision[:12]}" if self.revision else self.hf_id
 
     def load(self, data_dir: str | None = None) -> list[Problem]:
         path = local_file(self.name, data_dir)
@@ -85,14 +98,19 @@ class HubBenchmark(Benchmark):
         return self._load_hub()
 
     def _load_hub(self) -> list[Problem]:
+        from harness.hub import offline_now
+
+        offline = offline_now()  # decided once: offline, the load below answers from the cache at once
         try:
             import datasets
 
-            rows = datasets.load_dataset(self.hf_id, self.config, split=self.split)
+            rows = datasets.load_dataset(self.hf_id, self.config, split=self.split, revision=self.revision)
         except Exception as exc:  # offline, missing, gated: all mean "supply the data yourself"
             reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+            where = (f"offline ({offline}) and {self.source} is not in the local cache" if offline
+                     else f"cannot load {self.source} from the Hub ({reason})")
             raise HarnessError(
-                f"benchmark {self.name!r}: cannot load {self.hf_id} from the Hub ({reason}); "
+                f"benchmark {self.name!r}: {where}; "
                 f"pass --data-dir DIR or set {DATA_ENV}=DIR with {self.name}.jsonl (fields id, problem, answer)"
             ) from None
         return [
@@ -106,10 +124,14 @@ class HubBenchmark(Benchmark):
 
 
 HUB_BENCHMARKS = (
-    HubBenchmark("aime24", "HuggingFaceH4/aime_2024", "train", "AIME 2024 I + II (30 problems)"),
-    HubBenchmark("aime25", "yentinglin/aime_2025", "train", "AIME 2025 I + II (30 problems)"),
-    HubBenchmark("amc12", "AI-MO/aimo-validation-amc", "train", "AMC 12 2022 + 2023, integer answers (83 problems)"),
-    HubBenchmark("math500", "HuggingFaceH4/MATH-500", "test", "MATH-500 (500 problems)", id_field="unique_id"),
+    HubBenchmark("aime24", "HuggingFaceH4/aime_2024", "train", "AIME 2024 I + II (30 problems)",
+                 revision="2fe88a2f1091d5048c0f36abc874fb997b3dd99a"),
+    HubBenchmark("aime25", "yentinglin/aime_2025", "train", "AIME 2025 I + II (30 problems)",
+                 revision="6f71d77b0b89b9dabe07ab466c51df33f514df7f"),
+    HubBenchmark("amc12", "AI-MO/aimo-validation-amc", "train", "AMC 12 2022 + 2023, integer answers (83 problems)",
+                 revision="69d78a4a2c840e82d69af6bc742bda09005f6316"),
+    HubBenchmark("math500", "HuggingFaceH4/MATH-500", "test", "MATH-500 (500 problems)", id_field="unique_id",
+                 revision="6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be"),
 )
 
 for _bench in HUB_BENCHMARKS:

@@ -29,7 +29,10 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 def check_ks(ks: Sequence[int], n: int) -> list[int]:
     """Validate requested k values against n up front: one clear error instead of a late crash."""
-    bad = [k for k in ks if k < 1 or k > n]
+    small = [k for k in ks if k < 1]
+    if small:
+        raise HarnessError(f"pass@{small[0]} is not defined: every k must be at least 1")
+    bad = [k for k in ks if k > n]
     if bad:
         raise HarnessError(f"pass@{bad[0]} needs at least {bad[0]} samples per problem, but n={n} (use --n >= {max(bad)})")
     return sorted(set(ks))

@@ -147,6 +147,9 @@ def load_rows(dataset: str, split: str) -> list[dict[str, Any]]:
 
 
 def _load_hub(dataset: str, split: str) -> list[dict[str, Any]]:
+    from harness.hub import offline_reason
+
+    offline = offline_reason()  # decided once, before the client would retry an unreachable Hub
     import datasets
     from huggingface_hub.utils import logging as hub_logging
 
@@ -155,7 +158,7 @@ def _load_hub(dataset: str, split: str) -> list[dict[str, Any]]:
     try:
         return list(datasets.load_dataset(dataset, split=split))
     except Exception as exc:  # offline, missing, gated: all mean "supply the file yourself"
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:100]
+        reason = f"offline: {offline}" if offline else (str(exc).strip().splitlines() or [type(exc).__name__])[0][:100]
         raise HarnessError(
             f"cannot load {dataset!r} from the Hub ({reason}); download s1K-1.1 elsewhere and pass "
             f"--dataset PATH (or --set teacher.dataset=PATH) to its parquet or JSONL file"

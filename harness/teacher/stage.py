@@ -35,14 +35,20 @@ def teacher_stage(cfg: RunConfig, store: RunStore):
 
 def make_traces(cfg: RunConfig, store: RunStore, force: bool = False, engine: Any = None) -> Path:
     """Build (or reuse) the teacher stage and return its completed folder."""
-    from harness.manifest import build_manifest, now
-    from harness.teacher.contamination import check_contamination
     from harness.teacher.sources import get_source
 
     source = get_source(cfg.teacher.source)
     stage = teacher_stage(cfg, store)
-    if stage.done and not force:
-        return stage.path
+    with stage.lock():  # another process building the same traces is waited for, then reused
+        if stage.done and not force:
+            return stage.path
+        return _build(cfg, store, stage, source, force, engine)
+
+
+def _build(cfg: RunConfig, store: RunStore, stage, source, force: bool, engine: Any) -> Path:
+    from harness.manifest import build_manifest, now
+    from harness.teacher.contamination import check_contamination
+
     started = now()
     work = stage.begin(force)
     result = source(cfg, work, engine) if engine is not None else source(cfg, work)
