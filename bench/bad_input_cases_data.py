@@ -166,27 +166,27 @@ def _(ctx):
 
 @case("eval-negative-temperature", "--temperature -1", "temperature", ">= 0")
 def _(ctx):
-    return eval_argv(ctx, "--benchmarks", "synth_easy", "--temperature", "-1")
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--temperature", "-1")
 
 
 @case("eval-batch-size-zero", "--batch-size 0", "engine.batch_size")
 def _(ctx):
-    return eval_argv(ctx, "--benchmarks", "synth_easy", "--batch-size", "0")
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--batch-size", "0")
 
 
 @case("eval-max-new-tokens-huge", "--max-new-tokens 100000000", "max_new_tokens")
 def _(ctx):
-    return eval_argv(ctx, "--benchmarks", "synth_easy", "--max-new-tokens", "100000000")
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--max-new-tokens", "100000000")
 
 
 @case("eval-grader-timeout-zero", "--grader-timeout 0", "grader_timeout")
 def _(ctx):
-    return eval_argv(ctx, "--benchmarks", "synth_easy", "--grader-timeout", "0")
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--grader-timeout", "0")
 
 
 @case("eval-top-p-zero", "--top-p 0", "top_p")
 def _(ctx):
-    return eval_argv(ctx, "--benchmarks", "synth_easy", "--top-p", "0")
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--top-p", "0")
 
 
 @case("eval-limit-zero", "--limit 0", "--limit")

@@ -31,6 +31,7 @@ class WorldConfig:
     seed: int = field(default=0, metadata={"help": "Seed for problems, teacher traces, tokenizer and student pretraining."})
     pretrain_problems: int = field(default=8000, metadata={"help": "Routine problems (concise solutions) used to pretrain the base student."})
     pretrain_epochs: float = field(default=4.0, metadata={"help": "Epochs of student pretraining."})
+    pretrain_drills: int = field(default=0, metadata={"help": "Short arithmetic drills (chains of routine operations, no story) added to pretraining."})
     context_length: int = field(default=512, metadata={"help": "Student context length (max position embeddings)."})
     verbosity: float = field(default=1.0, metadata={"help": "Teacher verbosity multiplier: restatements, slips and hedges."})
     redundancy: float = field(default=1.0, metadata={"help": "Teacher redundancy: re-checks between steps and the final verification pass."})
@@ -464,6 +465,8 @@ WORLD_RANGES: tuple[tuple[str, Any, str], ...] = (
     ("redundancy", lambda v: v >= 0, ">= 0"),
     ("wrong_fraction", lambda v: 0 <= v <= 1, "in [0, 1]"),
     ("benchmark_size", lambda v: v >= 1, ">= 1"),
+    ("routine_benchmark_size", lambda v: v >= 1, ">= 1"),
+    ("pretrain_drills", lambda v: v >= 0, ">= 0"),
 )
 
 

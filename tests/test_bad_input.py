@@ -94,7 +94,7 @@ def test_jsonl_path_that_is_a_folder_says_so(tmp_path):
     ("eval.bootstrap_samples=0", "eval.bootstrap_samples"),
     ("eval.benchmarks=[nope]", "unknown benchmark 'nope'"),
     ("eval.benchmarks=[]", "eval.benchmarks is empty"),
-    ("eval.benchmarks=[synth_easy,synth_easy]", "twice"),
+    ("eval.benchmarks=[synth_routine,synth_routine]", "twice"),
     ("eval.audit_grader=nope", "eval.audit_grader"),
     ("method.sampling.temperature=-0.1", "method.sampling.temperature"),
     ("teacher.sampling.top_p=0", "teacher.sampling.top_p"),

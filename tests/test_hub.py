@@ -75,6 +75,6 @@ def test_contamination_lookups_neither_probe_nor_decide(undecided, monkeypatch, 
     from harness.teacher.contamination import load_benchmarks
 
     monkeypatch.setattr(hub, "_reachable", lambda host, port: pytest.fail("probed during a cache-only lookup"))
-    loaded, unavailable = load_benchmarks(None, ["aime24", "synth_easy"])
-    assert [b.name for b in loaded] == ["synth_easy"] and "aime24" in unavailable
+    loaded, unavailable = load_benchmarks(None, ["aime24", "synth_routine"])
+    assert [b.name for b in loaded] == ["synth_routine"] and "aime24" in unavailable
     assert not hub._decided

@@ -27,7 +27,7 @@ def populate(root: Path, n: int = 3, seeds: int = 3) -> Path:
         for seed in range(seeds):
             p = quality[method]
             kept = list(rng.uniform(0.1, 0.6, 20)) if method in ("palign", "fixed_trunc") else None
-            outcomes = {"synth_easy": grid(rng, 60, n, p), "synth_hard": grid(rng, 40, n, 1.1 - p)}
+            outcomes = {"synth_routine": grid(rng, 60, n, p), "synth_target": grid(rng, 40, n, 1.1 - p)}
             write(folder, make_record(method, seed, outcomes, kept=kept, tokens=40 + 10 * len(method),
                                       train_tokens=None if method == "none" else 5000))
     return root
@@ -64,8 +64,8 @@ def test_check_fails_when_markdown_missing_or_records_change(tmp_path):
     assert run_cli("--records", str(root)) == 0
     record = root / "synthetic" / "records" / "none-seed0.json"
     data = json.loads(record.read_text())
-    data["benchmarks"]["synth_easy"]["samples"][0]["outcome"] = "incorrect" if \
-        data["benchmarks"]["synth_easy"]["samples"][0]["outcome"] == "correct" else "correct"
+    data["benchmarks"]["synth_routine"]["samples"][0]["outcome"] = "incorrect" if \
+        data["benchmarks"]["synth_routine"]["samples"][0]["outcome"] == "correct" else "correct"
     record.write_text(json.dumps(data))
     assert run_cli("--records", str(root), "--check") == 1
 
@@ -95,9 +95,9 @@ def test_findings_say_where_palign_loses(tmp_path):
     root = populate(tmp_path / "lb")
     assert run_cli("--records", str(root)) == 0
     findings = (root / "README.md").read_text().split("### Findings")[1].split("###")[0]
-    # palign is built to win on synth_easy and lose on synth_hard.
-    assert "palign is ahead of full_cot on synth_easy" in findings
-    assert "behind full_cot on synth_hard" in findings
+    # palign is built to win on synth_routine and lose on synth_target.
+    assert "palign is ahead of full_cot on synth_routine" in findings
+    assert "behind full_cot on synth_target" in findings
 
 
 def test_findings_report_ties(tmp_path):
@@ -178,7 +178,7 @@ def test_training_table_shows_budget_steps_tokens_and_drops(tmp_path):
     rng = np.random.default_rng(4)
     folder = tmp_path / "lb" / "synthetic" / "records"
     for seed in range(2):
-        outcomes = {"synth_easy": grid(rng, 20, 1, 0.5)}
+        outcomes = {"synth_routine": grid(rng, 20, 1, 0.5)}
         write(folder, make_record("none", seed, outcomes, train_tokens=None))
         for method, examples, dropped in (("full_cot", 200, {"empty_target": 0}),
                                           ("palign", 40 + seed, {"no_sufficient_prefix": 0, "no_correct_continuation": 160 - seed})):

@@ -38,18 +38,18 @@ def _records() -> list[dict]:
     sample = {"index": 0, "id": "p1", "sample": 0, "outcome": "correct", "extracted": "4", "num_tokens": 5}
     bench = {"metrics": {"pass@1": 1.0}, "samples": [sample, {**sample, "id": "p2", "outcome": "incorrect"}]}
     manifest = {"versions": {"harness": "0.1.0", "python": "0.0.0-not-this-one"}, "config": {}}
-    return [{"method": m, "method_params": {}, "seed": 0, "benchmarks": {"synth_easy": copy.deepcopy(bench)},
+    return [{"method": m, "method_params": {}, "seed": 0, "benchmarks": {"synth_routine": copy.deepcopy(bench)},
              "manifest": manifest} for m in ("none", "full_cot")]
 
 
 def test_reproduce_board_compares_every_sample_and_names_version_drift(tmp_path, capsys):
     committed, fresh = _records(), _records()
     assert reproduce_board.compare(committed, fresh) == []
-    fresh[1]["benchmarks"]["synth_easy"]["samples"][1]["outcome"] = "correct"
-    fresh[1]["benchmarks"]["synth_easy"]["metrics"]["pass@1"] = 0.5
+    fresh[1]["benchmarks"]["synth_routine"]["samples"][1]["outcome"] = "correct"
+    fresh[1]["benchmarks"]["synth_routine"]["metrics"]["pass@1"] = 0.5
     problems = reproduce_board.compare(committed, fresh)
-    assert problems == ["full_cot/synth_easy: 1 of 2 sample outcomes differ (first: p2 sample 0)",
-                        "full_cot/synth_easy: metrics differ: pass@1"]
+    assert problems == ["full_cot/synth_routine: 1 of 2 sample outcomes differ (first: p2 sample 0)",
+                        "full_cot/synth_routine: metrics differ: pass@1"]
     assert reproduce_board.compare(committed, fresh[:1])[0] == "full_cot: not in the new run"
     (tmp_path / "a.json").write_text(json.dumps(committed))
     (tmp_path / "b.json").write_text(json.dumps(fresh))

@@ -113,8 +113,8 @@ def test_run_log_outside_a_terminal_is_readable(tmp_path, tiny_model_dir):
     lines = _run_to_log(tmp_path, "--method", "full_cot", "--student", str(tiny_model_dir), *FAST)
     text = "\n".join(lines)
     assert re.search(r"^\S+ \S+ train step 2/2 \(epoch [\d.]+\): loss ", text, re.M)
-    assert re.search(r"^\S+ \S+ generate synth_easy: 4/4 \(100%\)", text, re.M)
-    assert "synth_easy" in text and "trained tokens" in text  # the result table, column names whole
+    assert re.search(r"^\S+ \S+ generate synth_routine: 4/4 \(100%\)", text, re.M)
+    assert "synth_routine" in text and "trained tokens" in text  # the result table, column names whole
 
 
 @pytest.mark.slow
@@ -123,6 +123,6 @@ def test_palign_run_log_has_progress_in_every_long_stage(tmp_path):
     lines = _run_to_log(tmp_path, "--method", "palign", *SMALL, "--set", "eval.sampling.max_new_tokens=64",
                         interval="2", timeout=1800)
     text = "\n".join(lines)
-    for stage in ("pretraining synth:tiny: ", "train steps: ", "generate synth_easy: ", "generate synth_hard: "):
+    for stage in ("pretraining synth:tiny: ", "train steps: ", "generate synth_routine: ", "generate synth_target: "):
         assert re.search(rf"^\S+ \S+ {re.escape(stage)}\d+/\d+ \(\d+%\)", text, re.M), stage
-    assert "synth_hard" in text and "trained tokens" in text
+    assert "synth_target" in text and "trained tokens" in text

@@ -99,7 +99,7 @@ def test_two_evals_at_once_finish_with_a_single_evals_results(tmp_path, tiny_mod
 
     def args(store: str, out: str) -> list[str]:
         return ["eval", "--store", str(tmp_path / store), "--model", str(tiny_model_dir), "--benchmarks",
-                "synth_easy,synth_hard", "--limit", "24", "--grader-workers", "1", "--json", str(tmp_path / out)]
+                "synth_routine,synth_target", "--limit", "24", "--grader-workers", "1", "--json", str(tmp_path / out)]
 
     pair = [_spawn(args("store", f"e{i}.json"), env) for i in range(2)]
     single = _spawn(args("single", "single.json"), env)
@@ -220,7 +220,7 @@ def test_deleted_eval_result_is_recomputed_by_harness_eval(tmp_path, monkeypatch
 
     calls: dict = {}
     monkeypatch.setattr("harness.engines.load_engine", lambda model, cfg: EchoEngine(model, calls))
-    args = ["eval", "--store", str(tmp_path / "store"), "--model", str(tiny_model_dir), "--benchmarks", "synth_easy",
+    args = ["eval", "--store", str(tmp_path / "store"), "--model", str(tiny_model_dir), "--benchmarks", "synth_routine",
             "--limit", "6", "--grader-workers", "1", "--json", str(tmp_path / "e.json")]
     assert main(args) == 0
     first = json.loads((tmp_path / "e.json").read_text())

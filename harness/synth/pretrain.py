@@ -49,6 +49,30 @@ def pretrain_examples(world: WorldConfig) -> list[Example]:
     return out
 
 
+def drill_examples(world: WorldConfig) -> list[Example]:
+    """Arithmetic drills: a chain of routine operations on bare numbers, solved in the concise style.
+
+    They cost a third of a word problem's tokens and carry the same computations, so the
+    student's arithmetic gets more practice for the same pretraining time.
+    """
+    out = []
+    for i in range(world.pretrain_drills):
+        rng = _rng(world.seed, "drill", i)
+        value = rng.randint(2, 40)
+        parts, lines = [str(value)], []
+        for _ in range(rng.randint(2, 5)):
+            kind = rng.choice(["+", "+", "-", "-", "*"] if value <= 40 else ["+", "-", "-"])
+            if kind == "-" and value <= 2:
+                kind = "+"
+            b = rng.choice([2, 2, 3]) if kind == "*" else rng.randint(1, 9 if kind == "+" else min(9, value - 1))
+            after = value + b if kind == "+" else value - b if kind == "-" else value * b
+            parts.append(f"{kind} {b}")
+            lines.append(f"{value} {kind} {b} = {after}.")
+            value = after
+        out.append(Example(f"Compute {', then '.join(parts)}.", "", " ".join(lines) + f" The answer is \\boxed{{{value}}}."))
+    return out
+
+
 def render(tokenizer, problem: str) -> str:
     messages = [{"role": "user", "content": f"{PAPER_INSTRUCTION}\n{problem}"}]
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -89,7 +113,7 @@ def pretrain(model, tokenizer, world: WorldConfig, description: str = "pretraini
     import torch
 
     torch.manual_seed(world.seed)
-    encoded = encode(tokenizer, pretrain_examples(world), world.context_length)
+    encoded = encode(tokenizer, pretrain_examples(world) + drill_examples(world), world.context_length)
     batches = _batches(encoded, world.pretrain_epochs, random.Random(world.seed))
     opt = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01, betas=(0.9, 0.98))
     warmup = max(1, len(batches) // 20)

@@ -44,8 +44,12 @@ class Tier:
     routine_steps: tuple[int, int]  # routine changes, inclusive range
     key_step: bool  # one affine key step at a random position
     start: tuple[int, int]  # initial count
-    operand: tuple[int, int]  # numbers added or removed
+    operand: tuple[int, int]  # numbers added or removed (the key step's "b more" too)
     distractors: tuple[int, int]
+    bag_count: tuple[int, int] = (2, 4)  # k in "k bags of b"
+    bag_size: tuple[int, int] = (2, 6)
+    double_upto: int = 40  # a count may double (and the key step use "twice") up to this value
+    triple_upto: int = 20  # ... or triple ("three times") up to this one
 
 
 TIERS = {
@@ -125,7 +129,7 @@ def _rng(*parts: object) -> random.Random:
 
 def _routine_step(rng: random.Random, tier: Tier, name: str, item: str, value: int) -> Step:
     he = PRONOUN[name].capitalize()
-    kinds = ["+", "+", "-", "-", "bags"] + (["scale"] if value <= 40 else [])
+    kinds = ["+", "+", "-", "-", "bags"] + (["scale"] if value <= tier.double_upto else [])
     kind = rng.choice(kinds)
     lo, hi = tier.operand
     if kind == "-" and value <= lo + 1:
@@ -139,17 +143,17 @@ def _routine_step(rng: random.Random, tier: Tier, name: str, item: str, value: i
         text = rng.choice([f"{he} gives away {b} {item}.", f"{he} loses {b} {item}.", f"{he} gives {b} {item} to a friend."])
         return Step("-", b, text)
     if kind == "bags":
-        k, per = rng.randint(2, 4), rng.randint(2, 6)
+        k, per = rng.randint(*tier.bag_count), rng.randint(*tier.bag_size)
         return Step("bags", k * per, f"{he} buys {k} bags with {per} {item} in each bag.", bags=(k, per))
-    mult = 3 if value <= 20 and rng.random() < 0.4 else 2
+    mult = 3 if value <= tier.triple_upto and rng.random() < 0.4 else 2
     word = {2: "doubles", 3: "triples"}[mult]
     return Step("scale", 0, f"Then the number of {item} {name} has {word}.", mult=mult)
 
 
-def _key_step(rng: random.Random, name: str, item: str, value: int) -> Step:
+def _key_step(rng: random.Random, tier: Tier, name: str, item: str, value: int) -> Step:
     he = PRONOUN[name]
-    mult = 3 if value <= 20 and rng.random() < 0.4 else 2
-    b = rng.randint(1, 9)
+    mult = 3 if value <= tier.triple_upto and rng.random() < 0.4 else 2
+    b = rng.randint(*tier.operand)
     times = MULTIPLE_WORD[mult]
     text = rng.choice([
         f"After that, {name} has {b} more {item} than {times} the number {he} had.",
@@ -178,7 +182,7 @@ def make_spec(rng: random.Random, tier_name: str) -> Spec:
     steps: list[Step] = []
     value = start
     for i in range(count + (1 if tier.key_step else 0)):
-        step = _key_step(rng, name, item, value) if i == key_at else _routine_step(rng, tier, name, item, value)
+        step = _key_step(rng, tier, name, item, value) if i == key_at else _routine_step(rng, tier, name, item, value)
         steps.append(step)
         value = step.apply(value)
     distractors = [_distractor(rng, tier, name, item) for _ in range(rng.randint(*tier.distractors))]

@@ -18,7 +18,7 @@ from harness.jsonl import write_json
 from harness.manifest import build_manifest, now
 from harness.store import RunStore
 from harness.synth.models import SIZES, build_model, num_parameters
-from harness.synth.pretrain import greedy_accuracy, pretrain, pretrain_examples, render
+from harness.synth.pretrain import drill_examples, greedy_accuracy, pretrain, pretrain_examples, render
 from harness.synth.problems import synth_problems
 from harness.synth.teacher import synth_traces
 from harness.synth.tokenizer import train_tokenizer
@@ -37,7 +37,7 @@ def tokenizer_corpus(world: WorldConfig) -> list[str]:
     from harness.config import PAPER_INSTRUCTION
 
     texts = {PAPER_INSTRUCTION}
-    for ex in pretrain_examples(world):
+    for ex in pretrain_examples(world) + drill_examples(world):
         texts.update((ex.prompt, ex.prefix, ex.target))
     for rec in synth_traces(world, TOKENIZER_TRACES):
         texts.update((rec["problem"], rec["long_cot"], rec["short_cot"]))
