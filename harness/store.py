@@ -9,13 +9,13 @@ the final name.
 Three guarantees, so that concurrent runs, damage and hand edits cannot corrupt a result:
 
 * One process at a time computes a stage: `Stage.lock()` holds a file lock
-  (`<root>/.locks/<stage>/<name>.lock`, `filelock`) for the whole check-compute-publish
+  (`<root>/.locks/<stage>/<name>.lock`, `harness.store_locks`) for the whole check-compute-publish
   sequence, and `begin()` takes it too. A second process waits (saying so) and then finds
   the stage done and reuses it. The lock dies with its process, so a killed run never
   leaves a stale one.
 * Publishing never exposes a partial folder: the final name appears by one rename, and a
   recomputed stage replaces the old folder by an atomic exchange (Linux `renameat2`), so
-  the final name never disappears or shows a half-written folder.
+  the final name never disappears or shows a half-written folder (`harness.store_files`).
 * The manifest, written last, lists every file of the stage with its size and sha256 and
   records the key and inputs. A folder is reused only when its manifest parses, names this
   key, and every listed file is there with its size (and its hash, for files up to
@@ -26,28 +26,20 @@ Three guarantees, so that concurrent runs, damage and hand edits cannot corrupt 
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import hashlib
-import json
 import os
 import re
 import shutil
-import socket
-import time
 from contextlib import contextmanager
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from harness.errors import HarnessError
 from harness.jsonl import read_json, write_json
+from harness.store_files import (INPUTS, MANIFEST, SMALL_FILE, STORE_SCHEMA, canonical, check_folder, file_sha256,
+                                 hash_key, list_files, publish)
+from harness.store_locks import LOCK_TIMEOUT_ENV, acquire, held, release
 
 DEFAULT_STORE = Path.home() / ".cache" / "harness"
-MANIFEST = "manifest.json"
-INPUTS = "inputs.json"
-STORE_SCHEMA = 2  # manifests with a file list; older folders are recomputed
-SMALL_FILE = 8 << 20  # files up to this size are hashed on every reuse, larger ones with --verify
 LOCKS = ".locks"
 # Names that become folders: no separators, no leading dot, nothing a shell or a glob trips on.
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -55,30 +47,14 @@ SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 SYSTEM_ROOTS = ("/proc", "/sys", "/dev")
 ALLOWED_UNDER_SYSTEM = ("/dev/shm",)
 VERIFY_ENV = "HARNESS_VERIFY"
-LOCK_TIMEOUT_ENV = "HARNESS_LOCK_TIMEOUT"
-WAIT_LOG_S = 30.0
+
+__all__ = ["DEFAULT_STORE", "INPUTS", "LOCKS", "LOCK_TIMEOUT_ENV", "MANIFEST", "SMALL_FILE", "STORE_SCHEMA", "RunStore",
+           "Stage", "canonical", "check_folder", "check_name", "check_root", "default_root", "file_sha256", "hash_key",
+           "list_files", "publish"]
 
 
 def default_root() -> Path:
     return Path(os.environ.get("HARNESS_STORE") or DEFAULT_STORE)
-
-
-def canonical(obj: Any) -> Any:
-    """A JSON-ready, order-independent form of dataclasses, paths, tuples and mappings."""
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return canonical(asdict(obj))
-    if isinstance(obj, dict):
-        return {str(k): canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(obj, (list, tuple)):
-        return [canonical(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
-def hash_key(inputs: Any, length: int = 16) -> str:
-    blob = json.dumps(canonical(inputs), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:length]
 
 
 def check_name(name: str, what: str) -> str:
@@ -113,123 +89,6 @@ def check_root(root: str | Path, create: bool = False) -> Path:
     return path
 
 
-# --------------------------------------------------------------------------- file hashes
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def list_files(folder: Path) -> dict[str, dict[str, Any]]:
-    """Every file under `folder` except the manifest: relative path -> size and sha256."""
-    out: dict[str, dict[str, Any]] = {}
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            rel = path.relative_to(folder).as_posix()
-            if rel == MANIFEST or path.is_symlink():
-                continue
-            out[rel] = {"size": path.stat().st_size, "sha256": file_sha256(path)}
-    return out
-
-
-def check_folder(folder: Path, key: str, verify: bool = False) -> str | None:
-    """Why a published stage folder cannot be reused, or None when it can."""
-    manifest_path = folder / MANIFEST
-    if not manifest_path.is_file():
-        return f"{MANIFEST} is missing"
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return f"{MANIFEST} is unreadable or malformed ({type(exc).__name__})"
-    if not isinstance(manifest, dict):
-        return f"{MANIFEST} is not a JSON object"
-    if manifest.get("key") != key:
-        return f"{MANIFEST} names key {manifest.get('key')!r}, not the folder's {key!r} (edited?)"
-    if "inputs" not in manifest or hash_key(manifest["inputs"]) != key:
-        return f"the inputs in {MANIFEST} do not hash to key {key!r} (edited?)"
-    files = manifest.get("files")
-    if manifest.get("store_schema", 1) < STORE_SCHEMA or not isinstance(files, dict):
-        return f"{MANIFEST} has no file list (written by an older harness)"
-    for rel, meta in sorted(files.items()):
-        path = folder / rel
-        if Path(rel).is_absolute() or ".." in Path(rel).parts or not isinstance(meta, dict):
-            return f"{MANIFEST} lists a bad entry {rel!r}"
-        if not path.is_file():
-            return f"{rel} is missing"
-        size = path.stat().st_size
-        if size != meta.get("size"):
-            return f"{rel} is {size} bytes, the manifest says {meta.get('size')}"
-        if (verify or size <= SMALL_FILE) and file_sha256(path) != meta.get("sha256"):
-            return f"{rel} does not match its sha256 in the manifest (changed after it was written)"
-    return None
-
-
-# --------------------------------------------------------------------------- publishing
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-_renameat2: Any = None
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two existing paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
-    global _renameat2
-    if _renameat2 is None:
-        try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-            _renameat2 = libc.renameat2
-            _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-        except (OSError, AttributeError):
-            _renameat2 = False
-    if not _renameat2:
-        return False
-    return _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
-
-
-def publish(work: Path, path: Path) -> None:
-    """Make `work` visible as `path` in one step; an existing `path` is swapped out, then removed."""
-    trash = path.with_name(f"{path.name}.trash-{os.getpid()}-{time.time_ns()}")
-    if not path.exists():
-        os.rename(work, path)
-        return
-    if _exchange(work, path):
-        os.rename(work, trash)  # `work` now holds the old folder
-    else:  # a file system without the exchange: the final name is missing for one rename
-        os.rename(path, trash)
-        os.rename(work, path)
-    shutil.rmtree(trash, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------- locks
-
-_LOCKS: dict[str, Any] = {}  # one FileLock per lock file and process: flock is per open file
-
-
-def _file_lock(path: Path):
-    from filelock import FileLock
-
-    lock = _LOCKS.get(str(path))
-    if lock is None:
-        lock = _LOCKS[str(path)] = FileLock(str(path))
-    return lock
-
-
-def _lock_timeout() -> float | None:
-    raw = os.environ.get(LOCK_TIMEOUT_ENV)
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise HarnessError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds, got {raw!r}") from None
-    return max(value, 0.0)
-
-
 _REPORTED: set[str] = set()  # damaged stages already reported by this process
 
 
@@ -259,7 +118,8 @@ class Stage:
         """Why the published folder cannot be reused; None when it can or when there is none."""
         if not self.path.is_dir():
             return None if not self.path.exists() else "it is not a folder"
-        return check_folder(self.path, self.key, self.verify if verify is None else verify)
+        return check_folder(self.path, self.key, self.verify if verify is None else verify,
+                            small_file=SMALL_FILE)
 
     @property
     def done(self) -> bool:
@@ -292,50 +152,10 @@ class Stage:
         return self.root / LOCKS / self.kind / f"{self.name}.lock"
 
     def _acquire(self) -> None:
-        from filelock import Timeout
-
-        try:
-            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise HarnessError(f"cannot write to the run store {self.root}: {exc.strerror or exc}") from None
-        lock = _file_lock(self.lock_path)
-        owner = self.lock_path.with_name(self.lock_path.name + ".owner")
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            from harness.console import log
-
-            limit = _lock_timeout()
-            holder = _read_owner(owner)
-            log(f"waiting for {self}: another process{holder} is computing it")
-            started = time.monotonic()
-            while True:
-                waited = time.monotonic() - started
-                if limit is not None and waited >= limit:
-                    raise HarnessError(f"{self} is still being computed by another process{holder} after "
-                                       f"{waited:.0f} s ({LOCK_TIMEOUT_ENV}={limit:g}); try again later") from None
-                step = WAIT_LOG_S if limit is None else min(WAIT_LOG_S, limit - waited)
-                try:
-                    lock.acquire(timeout=max(step, 0.0))
-                    break
-                except Timeout:
-                    log(f"still waiting for {self} ({time.monotonic() - started:.0f} s)")
-            log(f"{self}: the other process finished")
-        except OSError as exc:
-            raise HarnessError(f"cannot lock {self.lock_path}: {exc.strerror or exc}") from None
-        if lock.lock_counter == 1:
-            try:
-                owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}\n")
-            except OSError:
-                pass
+        acquire(self.lock_path, str(self), self.root)
 
     def _release(self) -> None:
-        lock = _file_lock(self.lock_path)
-        if lock.lock_counter == 0:
-            return
-        if lock.lock_counter == 1:
-            self.lock_path.with_name(self.lock_path.name + ".owner").unlink(missing_ok=True)
-        lock.release()
+        release(self.lock_path)
 
     @contextmanager
     def lock(self) -> Iterator["Stage"]:
@@ -346,12 +166,12 @@ class Stage:
         stage never keeps other processes waiting.
         """
         self._acquire()
-        level = _file_lock(self.lock_path).lock_counter - 1  # held by this process before this block
+        level = held(self.lock_path) - 1  # held by this process before this block
         try:
             yield self
         finally:
             self._begun = 0
-            while _file_lock(self.lock_path).lock_counter > level:
+            while held(self.lock_path) > level:
                 self._release()
 
     # ----------------------------------------------------------------- writing
@@ -397,14 +217,6 @@ class Stage:
 
     def manifest(self) -> dict[str, Any]:
         return read_json(self.path / MANIFEST)
-
-
-def _read_owner(path: Path) -> str:
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return ""
-    return f" ({text})" if text else ""
 
 
 class RunStore:
