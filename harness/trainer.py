@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
-import os
 import shutil
 import sys
 import time
@@ -33,65 +31,17 @@ from harness.config import TrainConfig
 from harness.console import log
 from harness.errors import HarnessError
 from harness.fingerprint import looks_like_path
-from harness.jsonl import read_json, read_jsonl, write_json
+from harness.jsonl import read_json, write_json
+from harness.training.callbacks import (epoch_length_callback, examples_seen, log_last_step_callback,
+                                        mean_logged_loss, progress_log_callback)
+from harness.training.checkpoints import claim_checkpoints, last_complete_checkpoint
+from harness.training.data import length_report, load_sft_records
+
+__all__ = ["CHECKPOINTS", "REPORT", "build_trainer", "budget_line", "examples_seen", "last_complete_checkpoint",
+           "length_report", "load_sft_records", "main", "mean_logged_loss", "train_config_from", "train_sft"]
 
 REPORT = "train_report.json"
 CHECKPOINTS = "checkpoints"
-
-
-def load_sft_records(data: Path) -> list[dict[str, Any]]:
-    """Read and check an SFT JSONL; plain-string prompt/completion fields are wrapped as chat turns."""
-    records = []
-    for i, rec in enumerate(read_jsonl(data), start=1):
-        prompt, completion = rec.get("prompt"), rec.get("completion")
-        if isinstance(prompt, str):
-            prompt = [{"role": "user", "content": prompt}]
-        if isinstance(completion, str):
-            completion = [{"role": "assistant", "content": completion}]
-        if not (isinstance(prompt, list) and prompt and isinstance(completion, list) and completion):
-            raise HarnessError(f"{data}:{i}: an SFT record needs non-empty 'prompt' and 'completion' message lists")
-        # A malformed turn would otherwise surface as a chat-template traceback after the model loads.
-        for field, turns in (("prompt", prompt), ("completion", completion)):
-            for turn in turns:
-                if not (isinstance(turn, dict) and isinstance(turn.get("role"), str) and isinstance(turn.get("content"), str)):
-                    raise HarnessError(f"{data}:{i}: every {field!r} message needs string 'role' and 'content', "
-                                       f"got {json.dumps(turn)[:80]}")
-        records.append({"prompt": prompt, "completion": completion})
-    if not records:
-        raise HarnessError(f"{data}: no SFT examples to train on")
-    return records
-
-
-def length_report(records: list[dict[str, Any]], tokenizer: Any, max_length: int | None) -> dict[str, Any]:
-    """Token counts under the student's chat template, as the trainer will see them.
-
-    `train_tokens` counts prompt + completion tokens per epoch after truncation;
-    `train_completion_tokens` counts only the tokens that carry loss.
-    """
-    total = completion = truncated = cut = 0
-    for rec in records:
-        prompt_ids = _ids(tokenizer.apply_chat_template(rec["prompt"], add_generation_prompt=True, tokenize=True))
-        full_ids = _ids(tokenizer.apply_chat_template(rec["prompt"] + rec["completion"], tokenize=True))
-        n = len(full_ids)
-        kept = n if max_length is None else min(n, max_length)
-        if kept < n:
-            truncated += 1
-            cut += n - kept
-        total += kept
-        completion += max(0, kept - len(prompt_ids))
-    return {
-        "examples": len(records),
-        "train_tokens": total,
-        "train_tokens_counts": "prompt+completion tokens per epoch, after truncation",
-        "train_completion_tokens": completion,
-        "truncated": truncated,
-        "truncated_tokens": cut,
-        "max_length": max_length,
-    }
-
-
-def _ids(encoded: Any) -> list[int]:
-    return list(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)
 
 
 def _run_id(model: str, data: Path, cfg: TrainConfig, seed: int) -> str:
@@ -162,94 +112,13 @@ def build_trainer(model: str, records: list[dict[str, Any]], output_dir: Path, c
         train_dataset=Dataset.from_list(records),
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[_log_last_step_callback(), _epoch_length_callback(), _progress_log_callback()],
+        callbacks=[log_last_step_callback(), epoch_length_callback(), progress_log_callback()],
     )
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     for printer in (PrinterCallback, ProgressCallback):  # they print raw loss dicts to stdout
         trainer.remove_callback(printer)
     return trainer
-
-
-def _progress_log_callback():
-    from transformers import TrainerCallback
-
-    from harness.console import log, progress
-
-    class ProgressLog(TrainerCallback):
-        """Training progress through the harness's console: a bar in a terminal, log lines elsewhere.
-
-        Replaces transformers' printer and tqdm callbacks, which write raw dicts
-        (`{'loss': ...}`) to stdout: each logged step becomes one readable line."""
-
-        def __init__(self) -> None:
-            self.bar: Any = None
-            self.task: Any = None
-
-        def on_train_begin(self, args, state, control, **kwargs):
-            if state.is_world_process_zero:
-                self.bar = progress()
-                self.bar.start()
-                self.task = self.bar.add_task("train steps", total=state.max_steps, completed=state.global_step)
-
-        def on_step_end(self, args, state, control, **kwargs):
-            if self.bar is not None:
-                self.bar.update(self.task, completed=state.global_step)
-
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if state.is_world_process_zero and logs:
-                fields = ", ".join(f"{k} {_number(logs[k])}" for k in _LOGGED if k in logs)
-                log(f"train step {state.global_step}/{state.max_steps} (epoch {state.epoch or 0:.2f}): {fields}")
-
-        def on_train_end(self, args, state, control, **kwargs):
-            if self.bar is not None:
-                self.bar.stop()
-                self.bar = None
-
-    return ProgressLog()
-
-
-_LOGGED = ("loss", "grad_norm", "learning_rate", "mean_token_accuracy", "train_loss", "train_runtime")
-
-
-def _number(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _epoch_length_callback():
-    from transformers import TrainerCallback
-
-    class EpochLength(TrainerCallback):
-        """Remember how many batches per epoch (per process) the Trainer's own dataloader yields."""
-
-        epoch_batches: int | None = None
-
-        def on_train_begin(self, args, state, control, train_dataloader=None, **kwargs):
-            if train_dataloader is not None and hasattr(train_dataloader, "__len__"):
-                self.epoch_batches = len(train_dataloader)
-
-    return EpochLength()
-
-
-def _log_last_step_callback():
-    from transformers import TrainerCallback
-
-    class LogLastStep(TrainerCallback):
-        """Log the last step too, so `final_loss` is the end of training, not the last multiple of logging_steps.
-
-        Also log at every checkpoint: a resumed Trainer averages its next logged loss only over
-        the steps it ran itself, so a checkpoint inside a logging interval would make that
-        interval's loss (and `final_loss`) differ from an uninterrupted run's. Runs after
-        DefaultFlowCallback, which decides `should_save` for this step."""
-
-        def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step >= state.max_steps or control.should_save:
-                control.should_log = True
-            return control
-
-    return LogLastStep()
 
 
 def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: int = 0) -> dict[str, Any]:
@@ -268,7 +137,7 @@ def train_sft(model: str, data: Path, output_dir: Path, cfg: TrainConfig, seed: 
     if done.is_file() and read_json(done).get("run_id") == run_id:
         shutil.rmtree(ckpt_dir, ignore_errors=True)  # a kill between the report and the cleanup left them
         return read_json(done)  # finished earlier with these exact inputs
-    _claim_checkpoints(ckpt_dir, run_id)
+    claim_checkpoints(ckpt_dir, run_id)
 
     records = load_sft_records(data)
     started = time.time()
@@ -316,75 +185,6 @@ def budget_line(cfg: TrainConfig, examples: int) -> str:
                 f"(train.budget=steps; train.num_train_epochs is not used)")
     return (f"training budget: {cfg.num_train_epochs:g} epochs of {examples} examples "
             f"(train.budget=epochs; the step count follows the data size)")
-
-
-def examples_seen(trainer: Any) -> int:
-    """Training examples fed to the model over all optimizer steps, counting repeats.
-
-    Every step takes per-device batch x gradient accumulation x data-parallel world size
-    examples (the Trainer's `get_total_train_batch_size`), except that an epoch holds only the
-    data there is: the last step of an epoch can be short, and padding that makes batches even
-    across processes is not counted. So: full epochs x examples, plus the steps of a partial
-    last epoch x the total batch, capped at the examples. Computed from the Trainer's own
-    epoch length and step count, so it is the same after a resume."""
-    examples = len(trainer.train_dataset)
-    total_batch = trainer.get_total_train_batch_size(trainer.args)
-    batches = next((cb.epoch_batches for cb in trainer.callback_handler.callbacks
-                    if getattr(cb, "epoch_batches", None)), None)
-    if not batches:  # the per-epoch length is unknown: assume one step per total batch
-        batches = math.ceil(examples * trainer.args.gradient_accumulation_steps / total_batch)
-    grad_acc = trainer.args.gradient_accumulation_steps
-    steps_per_epoch = max(batches // grad_acc + int(batches % grad_acc > 0), 1)  # as the Trainer computes it
-    steps = trainer.state.global_step
-    full, partial = divmod(steps, steps_per_epoch)
-    return full * examples + min(partial * total_batch, examples)
-
-
-def _claim_checkpoints(ckpt_dir: Path, run_id: str) -> None:
-    """Drop checkpoints a killed run with other inputs left here, then mark these as `run_id`'s."""
-    marker = ckpt_dir / "run_id"
-    if os.environ.get("RANK", "0") != "0":
-        return
-    if ckpt_dir.is_dir() and not (marker.is_file() and marker.read_text().strip() == run_id):
-        shutil.rmtree(ckpt_dir)
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    marker.write_text(run_id + "\n")
-
-
-def mean_logged_loss(log_history: list[dict[str, Any]]) -> float | None:
-    """Mean loss per step over the whole run, from the logged interval means weighted by their steps.
-
-    The Trainer's own `training_loss` only sums the losses of steps run since the last resume,
-    so after a kill it is wrong; the log history is restored from the checkpoint and, with a log
-    at every checkpoint (`LogLastStep`), each interval's mean covers exactly its own steps."""
-    total, last = 0.0, 0
-    for entry in log_history:
-        if "loss" in entry and "step" in entry and entry["step"] > last:
-            total += entry["loss"] * (entry["step"] - last)
-            last = entry["step"]
-    return total / last if last else None
-
-
-def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
-    """The newest checkpoint with its trainer state written; torn ones (killed mid-save) are removed."""
-    if not ckpt_dir.is_dir():
-        return None
-    steps = sorted((p for p in ckpt_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
-                   key=lambda p: int(p.name.split("-")[-1]), reverse=True)
-    for path in steps:
-        if _readable_json(path / "trainer_state.json"):  # written after weights, optimizer and RNG; not atomically
-            return str(path)
-        if os.environ.get("RANK", "0") == "0":  # under accelerate, one process cleans up
-            shutil.rmtree(path, ignore_errors=True)
-    return None
-
-
-def _readable_json(path: Path) -> bool:
-    try:
-        json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return True
 
 
 def _save_model(trainer: Any, model: str, output_dir: Path, cfg: TrainConfig) -> None:

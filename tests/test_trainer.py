@@ -261,17 +261,17 @@ def test_checkpoint_with_torn_trainer_state_is_skipped(tmp_path):
 
 
 def test_checkpoints_of_other_inputs_are_not_resumed(tmp_path):
-    from harness.trainer import _claim_checkpoints
+    from harness.training.checkpoints import claim_checkpoints
 
     ckpts = tmp_path / CHECKPOINTS
     (ckpts / "checkpoint-3").mkdir(parents=True)
     (ckpts / "checkpoint-3" / "trainer_state.json").write_text("{}")
-    _claim_checkpoints(ckpts, "run-b")  # left by a killed run of unknown inputs
+    claim_checkpoints(ckpts, "run-b")  # left by a killed run of unknown inputs
     assert not (ckpts / "checkpoint-3").exists()
     (ckpts / "checkpoint-3").mkdir()
-    _claim_checkpoints(ckpts, "run-b")  # the same run's own checkpoints stay
+    claim_checkpoints(ckpts, "run-b")  # the same run's own checkpoints stay
     assert (ckpts / "checkpoint-3").exists()
-    _claim_checkpoints(ckpts, "run-c")
+    claim_checkpoints(ckpts, "run-c")
     assert not (ckpts / "checkpoint-3").exists() and (ckpts / "run_id").read_text().strip() == "run-c"
 
 
