@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import pipeline
+from harness import pipeline, stages
 from harness.cli import main
+from harness.engine_cache import EngineCache
 from harness.errors import HarnessError
 from harness.eval.benchmarks import BENCHMARKS, Benchmark, Problem
 from harness.methods import METHODS, MethodContext, MethodResult, register_method
@@ -40,12 +41,12 @@ class Fakes:
     def __init__(self, monkeypatch, student_dir: Path, num_traces: int = 4):
         self.calls = {"teacher": 0, "train": 0, "eval": 0}
         self.num_traces = num_traces
-        monkeypatch.setattr(pipeline, "stage_student", lambda cfg, store, force=False: str(student_dir))
-        monkeypatch.setattr(pipeline, "stage_teacher", self.teacher)
-        monkeypatch.setattr(pipeline, "teacher_stage", self.teacher_stage)
+        monkeypatch.setattr(stages, "stage_student", lambda cfg, store, force=False: str(student_dir))
+        monkeypatch.setattr(stages, "stage_teacher", self.teacher)
+        monkeypatch.setattr(stages, "teacher_stage", self.teacher_stage)
         monkeypatch.setattr("harness.trainer.train_sft", self.train)
         monkeypatch.setattr("harness.eval.runner.evaluate_benchmark", self.evaluate)
-        monkeypatch.setattr(pipeline.EngineCache, "get", lambda self, model: FakeStudent())
+        monkeypatch.setattr(EngineCache, "get", lambda self, model: FakeStudent())
         monkeypatch.setattr(MethodContext, "grader", property(lambda self: FakeGraderPool()))
 
     def teacher_stage(self, cfg, store):
@@ -75,7 +76,8 @@ class Fakes:
     def evaluate(self, engine, benchmark, cfg, work_dir, seed, enable_thinking=None):
         self.calls["eval"] += 1
         return {"benchmark": benchmark, "checksum": "x", "num_problems": cfg.limit or 3,
-                "metrics": {"pass@1": 0.5, "pass@1_ci": [0.2, 0.8], "mean_tokens": 12.0}, "samples": []}
+                "metrics": {"pass@1": 0.5, "pass@1_ci": [0.2, 0.8], "mean_tokens": 12.0, "num_problems": cfg.limit or 3,
+                            "n": cfg.n}, "samples": []}
 
 
 def run(tmp_path, *args) -> int:
@@ -156,7 +158,6 @@ def test_command_line_params_update_the_preset_params():
 
 def test_missing_benchmark_data_fails_before_any_stage(tmp_path, monkeypatch):
     """A benchmark whose data is unavailable stops `harness run` before the student is built."""
-    import harness.pipeline as pipeline
     from harness.config import parse_override, resolve_run_config
     from harness.errors import HarnessError
 
@@ -164,7 +165,7 @@ def test_missing_benchmark_data_fails_before_any_stage(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.delenv("HARNESS_DATA_DIR", raising=False)
     built = []
-    monkeypatch.setattr(pipeline, "stage_student", lambda *a, **k: built.append(1))
+    monkeypatch.setattr(stages, "stage_student", lambda *a, **k: built.append(1))
     cfg = resolve_run_config(overrides=[parse_override("eval.benchmarks=aime24"),
                                         parse_override(f"eval.data_dir={tmp_path / 'empty'}")])
     (tmp_path / "empty").mkdir()

@@ -66,7 +66,7 @@ def _files(folder: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_two_builds_of_one_world_are_byte_identical(tmp_path):
     """World stage (tokenizer, student pretraining) and teacher traces, built twice in fresh stores."""
-    from harness import pipeline
+    from harness import stages
     from harness.config import parse_override, resolve_run_config
     from harness.jsonl import read_json
     from harness.store import RunStore
@@ -77,8 +77,8 @@ def test_two_builds_of_one_world_are_byte_identical(tmp_path):
     built = []
     for name in ("a", "b"):
         store = RunStore(tmp_path / name)
-        student = Path(pipeline.stage_student(cfg, store))
-        teacher = pipeline.stage_teacher(cfg, store)
+        student = Path(stages.stage_student(cfg, store))
+        teacher = stages.stage_teacher(cfg, store)
         built.append((student, teacher))
     (student_a, teacher_a), (student_b, teacher_b) = built
     assert _files(student_a) == _files(student_b) and "model.safetensors" in _files(student_a)

@@ -231,4 +231,4 @@ def test_deleted_eval_result_is_recomputed_by_harness_eval(tmp_path, monkeypatch
     (line,) = _damage_lines(capsys.readouterr().err)
     assert f"eval {stage.name}" in line and "result.json is missing" in line
     assert json.loads((tmp_path / "e.json").read_text()) == first
-    assert main(args) == 0 and "stored result" in capsys.readouterr().err
+    assert main(args) == 0 and f"reused eval {stage.name.rsplit('-', 1)[1]}" in capsys.readouterr().err

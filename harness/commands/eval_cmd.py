@@ -15,7 +15,7 @@ from harness.config import RunConfig
 from harness.console import log, stdout_console
 from harness.errors import HarnessError
 from harness.fingerprint import model_fingerprint
-from harness.jsonl import check_output_file, read_json, write_json
+from harness.jsonl import check_output_file, write_json
 
 
 def _ks(text: str) -> list[int]:
@@ -119,40 +119,30 @@ def resolve_model(model: str, cfg: RunConfig, store) -> str:
 def evaluate(cfg: RunConfig, store=None, force: bool = False, paths: dict | None = None) -> dict[str, dict]:
     """Evaluate `cfg.student.model` on `cfg.eval.benchmarks` through the run store.
 
-    `paths`, when given, receives each benchmark's stored result.json."""
-    from harness import keys
-    from harness.engines import load_engine
-    from harness.eval.runner import evaluate_benchmark, load_problems
-    from harness.manifest import build_manifest, now
+    Each benchmark goes through the eval stage `harness run` uses (`harness.stages.stage_eval`),
+    so a stored evaluation of the same model, benchmark and settings serves both commands.
+    `paths`, when given, receives each benchmark's stored result.json.
+    """
+    from harness import stages
+    from harness.engine_cache import EngineCache
+    from harness.eval.runner import load_problems
     from harness.store import RunStore
 
     store = store or RunStore()
     _validate(cfg)
-    # Missing benchmark data is a one-line error before any model is built or loaded.
-    checksums = {name: load_problems(name, cfg.eval)[1] for name in cfg.eval.benchmarks}
+    for name in cfg.eval.benchmarks:  # missing data is a one-line error before any model is built or loaded
+        load_problems(name, cfg.eval)
     model = resolve_model(cfg.student.model, cfg, store)
     fingerprint = model_fingerprint(model)
-    engine = None
+    engines = EngineCache(cfg.engine)  # loaded only for a benchmark that is not stored yet
     results: dict[str, dict] = {}
-    for name in cfg.eval.benchmarks:
-        checksum = checksums[name]
-        stage = store.stage("eval", keys.eval_inputs(cfg, fingerprint, name, checksum), label=name)
-        with stage.lock():  # a second `harness eval` of the same settings waits, then reuses
-            if stage.done and not force:
-                log(f"{name}: stored result {stage.path}")
-                results[name] = read_json(stage.path / "result.json")
-                continue
-            stage.report_damage()
-            started = now()
-            work = stage.begin(force=force)
-            if engine is None:
-                engine = load_engine(model, cfg.engine)
-            result = evaluate_benchmark(engine, name, cfg.eval, work, cfg.seed, cfg.student.enable_thinking)
-            stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, model=fingerprint,
-                                        benchmark=name, checksum=checksum))
-            results[name] = result
-        if paths is not None:
-            paths[name] = stage.path / "result.json"
+    try:
+        for name in cfg.eval.benchmarks:
+            results[name], stage = stages.stage_eval(cfg, store, model, fingerprint, name, engines, force)
+            if paths is not None:
+                paths[name] = stage.path / "result.json"
+    finally:
+        engines.release()
     return results
 
 

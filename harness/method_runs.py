@@ -1,0 +1,85 @@
+"""Which methods a run runs: selectors (`fixed_trunc:ratio=0.25`) parsed into methods and parameters.
+
+Every selector is parsed and its parameters checked before any stage runs, so a typo costs
+nothing but one line on stderr.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from harness.config import RunConfig
+from harness.errors import HarnessError
+from harness.methods import METHODS, MethodSpec, get_method
+from harness.store import check_name
+
+
+@dataclasses.dataclass
+class MethodRun:
+    """One row of a run: a registered method and its fully parsed parameters."""
+
+    name: str
+    params: Any
+    selector: str  # as given: `palign`, `fixed_trunc:ratio=0.25`
+
+
+def method_params(spec: MethodSpec, raw: dict[str, Any], pinned: dict[str, Any] | None = None) -> Any:
+    """Parse `method.params` for one method, with a selector's `pinned` values on top.
+
+    A key another registered method declares is skipped (a preset may tune palign's
+    `rollouts` and still run `full_cot`); a key no method knows is an error. Pinned values
+    (`fixed_trunc:ratio=0.25`) must be the method's own.
+    """
+    own = {f.name for f in dataclasses.fields(spec.params)}
+    known = {f.name for _, other in METHODS.items() for f in dataclasses.fields(other.params)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise HarnessError(f"method.params: no method has a parameter {unknown[0]!r} (see `harness methods`)")
+    foreign = sorted(set(pinned or {}) - own)
+    if foreign:
+        raise HarnessError(f"method {spec.name!r} has no parameter {foreign[0]!r} (see `harness methods`)")
+    return spec.parse_params({**{k: v for k, v in raw.items() if k in own}, **(pinned or {})})
+
+
+def parse_selector(text: str) -> tuple[str, dict[str, Any]]:
+    """`NAME` or `NAME:key=value,key=value` (values read as YAML scalars) -> (name, pinned params)."""
+    import yaml
+
+    name, _, rest = text.partition(":")
+    pinned: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise HarnessError(f"method selector {text!r}: expected NAME:key=value[,key=value]")
+        try:
+            pinned[key.strip()] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            pinned[key.strip()] = value
+    return name.strip(), pinned
+
+
+def all_selectors() -> list[str]:
+    """Every registered method, each declared variant as its own selector (`--method all`)."""
+    out = []
+    for name in METHODS.names():
+        variants = get_method(name).variants or ({},)
+        for pinned in variants:
+            out.append(name + (":" + ",".join(f"{k}={v}" for k, v in pinned.items()) if pinned else ""))
+    return out
+
+
+def resolve_methods(cfg: RunConfig, selectors: list[str]) -> list[MethodRun]:
+    """Parse every selector against the config's `method.params`; fails before any stage runs."""
+    runs = []
+    for text in selectors:
+        name, pinned = parse_selector(text)
+        spec = get_method(name)
+        check_name(spec.name, "method")  # it names the method and train stage folders
+        runs.append(MethodRun(name, method_params(spec, cfg.method.params, pinned), text))
+    return runs
+
+
+def for_method(cfg: RunConfig, name: str) -> RunConfig:
+    """The run's config with `method.name` set to the method a row runs (its stage keys name it)."""
+    return dataclasses.replace(cfg, method=dataclasses.replace(cfg.method, name=name))
