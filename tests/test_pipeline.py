@@ -195,28 +195,3 @@ def test_selectors_pin_parameters_on_top_of_the_config(tmp_path, monkeypatch, ti
                "--set", "method.params.samples=3", "--json", str(out)) == 0
     params = [r["method_params"] for r in json.loads(out.read_text())]
     assert [(p["ratio"], p["samples"]) for p in params] == [(0.25, 3), (0.75, 2)]
-
-
-def test_the_student_engine_is_released_before_training_and_each_model_after_its_eval(tmp_path, monkeypatch, tiny_model_dir):
-    fakes = Fakes(monkeypatch, tiny_model_dir)
-    live_at_train = []
-    train = fakes.train
-
-    def watching_train(model, data, output_dir, cfg, seed=0):
-        live_at_train.append(dict(engines.engines))
-        return train(model, data, output_dir, cfg, seed)
-
-    engines = None
-    real_init = pipeline.EngineCache.__init__
-
-    def init(self, cfg):
-        nonlocal engines
-        real_init(self, cfg)
-        engines = self
-
-    monkeypatch.setattr(pipeline.EngineCache, "__init__", init)
-    monkeypatch.setattr(pipeline.EngineCache, "get", lambda self, model: self.engines.setdefault(model, FakeStudent()))
-    monkeypatch.setattr("harness.trainer.train_sft", watching_train)
-    assert run(tmp_path, "--method", "palign", "--method", "full_cot") == 0
-    assert live_at_train == [{}, {}]
-    assert engines.engines == {}
