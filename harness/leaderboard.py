@@ -9,8 +9,8 @@ from the per-sample outcomes in the records, so a row can always be re-derived a
 - Several seeds: mean over seeds, and the sample standard deviation over seeds (ddof=1).
 - 95% confidence interval: percentile bootstrap over problems of the per-problem score
   averaged over seeds (AIME has 30 problems; seed noise is reported separately by the std).
-- Paired difference against `full_cot`: per-problem accuracy (mean over samples and seeds)
-  of the method minus full_cot's on the same problems, bootstrapped over problems.
+- Paired difference against the baseline (any method; `board.yaml`, default full_cot): per-problem
+  accuracy (mean over samples and seeds) minus the baseline's on the same problems, bootstrapped.
 
 Bootstrap generators are seeded from fixed constants so the output is byte-for-byte stable.
 """
@@ -34,7 +34,7 @@ K_VALUES = (1, 3)
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 0
 BASELINE = "full_cot"
-# Rows are listed in this order; methods from plugins follow alphabetically.
+# Display order only (other methods follow alphabetically); nothing else depends on a method's name.
 METHOD_ORDER = ("none", "full_cot", "short_cot", "fixed_trunc", "palign")
 
 _REQUIRED = ("schema", "harness_version", "method", "method_params", "seed", "student", "teacher_data",

@@ -250,7 +250,7 @@ def contrast_section(settings: BoardSettings, rows: list[Row], benches: list[str
 
 
 def findings(rows: list[Row], benches: list[str], baseline: str = BASELINE) -> list[str]:
-    """Plain statements read off the tables, including where P-ALIGN does not win."""
+    """Plain statements read off the tables, for every method against the baseline, wins and losses alike."""
     out = []
     for b in benches:
         scored = [(pass_estimate(r, b, 1)[0].mean, r.label) for r in rows if b in r.benches]
