@@ -199,13 +199,13 @@ def test_every_stage_is_tested_both_ways():
         assert kinds == {True, False}, stage
 
 
-def test_the_world_key_is_the_key_module_s():
+def test_the_world_key_is_the_key_module_s(tmp_path):
     """The synthetic world's stage hashes what `harness.keys.world_inputs` says it runs with."""
     from harness.keys import world_inputs
     from harness.store import canonical
 
     cfg = resolve_run_config()
-    stage = student_stage(cfg.world, RunStore("/tmp/unused-store"), "tiny")
+    stage = student_stage(cfg.world, RunStore(tmp_path), "tiny")
     assert stage.inputs == canonical(world_inputs(cfg.world, "tiny"))
 
 
