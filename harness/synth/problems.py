@@ -50,6 +50,7 @@ class Tier:
     bag_size: tuple[int, int] = (2, 6)
     double_upto: int = 40  # a count may double (and the key step use "twice") up to this value
     triple_upto: int = 20  # ... or triple ("three times") up to this one
+    bags: bool = True  # "k bags of b" changes (two computations each) among the routine ones
 
 
 TIERS = {
@@ -129,7 +130,7 @@ def _rng(*parts: object) -> random.Random:
 
 def _routine_step(rng: random.Random, tier: Tier, name: str, item: str, value: int) -> Step:
     he = PRONOUN[name].capitalize()
-    kinds = ["+", "+", "-", "-", "bags"] + (["scale"] if value <= tier.double_upto else [])
+    kinds = ["+", "+", "-", "-"] + (["bags"] if tier.bags else []) + (["scale"] if value <= tier.double_upto else [])
     kind = rng.choice(kinds)
     lo, hi = tier.operand
     if kind == "-" and value <= lo + 1:

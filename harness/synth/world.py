@@ -8,13 +8,13 @@ measured stats (parameters, pretraining loss, base greedy accuracy per tier).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 from harness.config import WorldConfig
 from harness.console import log
 from harness.errors import HarnessError
 from harness.jsonl import write_json
+from harness.keys import world_inputs
 from harness.manifest import build_manifest, now
 from harness.store import RunStore
 from harness.synth.models import SIZES, build_model, num_parameters
@@ -42,7 +42,9 @@ def tokenizer_corpus(world: WorldConfig) -> list[str]:
     for rec in synth_traces(world, TOKENIZER_TRACES):
         texts.update((rec["problem"], rec["long_cot"], rec["short_cot"]))
     texts.discard("")
-    return sorted(texts)
+    # Every example carries the chat template's role names and the instruction: repeated here
+    # so BPE gives them whole tokens instead of spending ~10 positions of each example on them.
+    return sorted(texts) + ["user", "assistant", PAPER_INSTRUCTION] * 500
 
 
 def build_tokenizer(world: WorldConfig):
@@ -84,7 +86,7 @@ def build_student(world: WorldConfig, size: str, out: Path, measure: bool = True
 
 
 def student_stage(world: WorldConfig, store: RunStore, size: str):
-    return store.stage("world", {"world": asdict(world), "size": size}, label=f"student-{size}")
+    return store.stage("world", world_inputs(world, size), label=f"student-{size}")
 
 
 def resolve_student(model: str, world: WorldConfig, store: RunStore, force: bool = False) -> str:
