@@ -29,8 +29,8 @@ class WorldConfig:
     """The built-in synthetic world (version 2): problem generator, programmatic teacher, tiny students."""
 
     seed: int = field(default=0, metadata={"help": "Seed for problems, teacher traces, tokenizer and student pretraining."})
-    pretrain_problems: int = field(default=8000, metadata={"help": "Routine problems (concise solutions) used to pretrain the base student."})
-    pretrain_epochs: float = field(default=4.0, metadata={"help": "Epochs of student pretraining."})
+    pretrain_problems: int = field(default=16000, metadata={"help": "Routine problems (concise solutions) used to pretrain the base student."})
+    pretrain_epochs: float = field(default=2.0, metadata={"help": "Epochs of student pretraining."})
     pretrain_drills: int = field(default=0, metadata={"help": "Short arithmetic drills (chains of routine operations, no story) added to pretraining."})
     context_length: int = field(default=512, metadata={"help": "Student context length (max position embeddings)."})
     verbosity: float = field(default=1.0, metadata={"help": "Teacher verbosity multiplier: restatements, slips and hedges."})

@@ -20,7 +20,7 @@ from harness.synth.teacher import concise_solution, continuation, teacher_senten
 from harness.synth.tokenizer import END_OF_TURN
 
 PRETRAIN_TIER = "routine"
-PREFIX_FRACTION = 0.3  # share of pretraining examples that continue a teacher-CoT prefix
+PREFIX_FRACTION = 0.15  # share of pretraining examples that continue a teacher-CoT prefix
 BATCH_SIZE = 8
 LEARNING_RATE = 3e-3
 

@@ -3,8 +3,8 @@
 A problem follows one person's count of one item through a chain of changes, with
 distractor sentences about other people. Two tiers:
 
-- `routine`: 2-4 routine changes (buy / lose a few, k bags of b, the count doubles or
-  triples). The students learn these in pretraining.
+- `routine`: 2-3 routine changes (buy / lose a few, the count doubles or triples). The
+  students learn these in pretraining.
 - `target`: 2-3 routine changes plus one **key step** at a random position: the count
   becomes "b more than twice (three times)" what it was, an affine step a*x + b that no
   pretraining example contains. Every piece of it is routine arithmetic (x * a, then + b);
@@ -43,19 +43,22 @@ MULTIPLE_WORD = {2: "twice", 3: "three times"}
 class Tier:
     routine_steps: tuple[int, int]  # routine changes, inclusive range
     key_step: bool  # one affine key step at a random position
-    start: tuple[int, int]  # initial count
-    operand: tuple[int, int]  # numbers added or removed (the key step's "b more" too)
-    distractors: tuple[int, int]
-    bag_count: tuple[int, int] = (2, 4)  # k in "k bags of b"
-    bag_size: tuple[int, int] = (2, 6)
-    double_upto: int = 40  # a count may double (and the key step use "twice") up to this value
-    triple_upto: int = 20  # ... or triple ("three times") up to this one
-    bags: bool = True  # "k bags of b" changes (two computations each) among the routine ones
+    start: tuple[int, int] = (2, 15)  # initial count
+    operand: tuple[int, int] = (1, 6)  # numbers added or removed (the key step's "b more" too)
+    distractors: tuple[int, int] = (0, 1)
+    double_upto: int = 20  # a count may double (and the key step use "twice") up to this value
+    triple_upto: int = 10  # ... or triple ("three times") up to this one
+    # "k bags of b" changes (two computations each). Off in the default world: with them the
+    # tiny student needed about twice the pretraining to reach the routine-tier target (G1).
+    bags: bool = False
+    bag_count: tuple[int, int] = (2, 3)
+    bag_size: tuple[int, int] = (2, 4)
 
 
+# Tuned on world seed 1 and the dev split (docs/synthetic-world.md), then frozen.
 TIERS = {
-    "routine": Tier(routine_steps=(2, 4), key_step=False, start=(2, 30), operand=(1, 9), distractors=(0, 1)),
-    "target": Tier(routine_steps=(2, 3), key_step=True, start=(2, 30), operand=(1, 9), distractors=(0, 1)),
+    "routine": Tier(routine_steps=(2, 3), key_step=False),
+    "target": Tier(routine_steps=(2, 3), key_step=True),
 }
 
 
