@@ -5,6 +5,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from contextlib import ExitStack
+
 import pytest
 
 _CORPUS = [
@@ -37,3 +39,11 @@ def tiny_model_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_qwen3_dir(tmp_path_factory):
     return make_tiny_model(tmp_path_factory.mktemp("tiny-qwen3"), arch="qwen3")
+
+
+@pytest.fixture
+def isolate():
+    """`isolate(REGISTRY)`: forget its plugins and rescan its entry points on the next lookup;
+    after the test the registry holds exactly what it held before (see `Registry.isolated`)."""
+    with ExitStack() as stack:
+        yield lambda registry: stack.enter_context(registry.isolated())
