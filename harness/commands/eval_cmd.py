@@ -16,6 +16,7 @@ from harness.console import log, stdout_console
 from harness.errors import HarnessError
 from harness.fingerprint import model_fingerprint
 from harness.jsonl import check_output_file, read_json, write_json
+from harness.registries import engine_names
 
 
 def _ks(text: str) -> list[int]:
@@ -42,7 +43,7 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--repetition-penalty", type=float, default=None)
     p.add_argument("--max-new-tokens", type=int, default=None)
     p.add_argument("--seed", type=int, default=None, help="run seed (per-sample streams derive from it)")
-    p.add_argument("--engine", choices=("auto", "transformers", "vllm"), default=None)
+    p.add_argument("--engine", choices=engine_names(), default=None)
     p.add_argument("--batch-size", type=int, default=None, help="prompts per batch (transformers engine)")
     p.add_argument("--dtype", default=None, help="auto | float32 | bfloat16 | float16")
     p.add_argument("--tensor-parallel-size", type=int, default=None, help="vLLM tensor parallelism")

@@ -7,6 +7,7 @@ import argparse
 from harness.config import RunConfig, parse_override, resolve_run_config, to_yaml
 from harness.console import console
 from harness.errors import HarnessError
+from harness.registries import engine_names
 
 HELP = "Run the whole pipeline for one method (or --method all) and print the result table."
 
@@ -25,7 +26,7 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--benchmarks", help="comma-separated benchmark names (eval.benchmarks)")
     p.add_argument("--n", type=int, help="samples per problem (eval.n)")
     p.add_argument("--k", help="comma-separated pass@k values (eval.k)")
-    p.add_argument("--engine", choices=["auto", "transformers", "vllm"], help="inference engine (engine.name)")
+    p.add_argument("--engine", choices=engine_names(), help="inference engine (engine.name)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field, e.g. --set train.learning_rate=5e-4 (repeatable)")
     p.add_argument("--json", metavar="PATH", help="write the result record to PATH (a JSON list of records when several methods run)")

@@ -18,11 +18,12 @@ from harness.console import log, progress
 from harness.engines.base import Engine, GenerationRequest, check_context
 from harness.errors import HarnessError
 from harness.eval.benchmarks import Problem, benchmark_checksum, get_benchmark
-from harness.eval.grading import AUDIT_GRADERS, Grader
+from harness.eval.grading import Grader
 from harness.eval.metrics import check_ks, compute_metrics
 from harness.eval.prompts import render_prompt
 from harness.fingerprint import model_fingerprint
 from harness.jsonl import append_jsonl, read_jsonl, write_json
+from harness.registries import GRADERS
 from harness.store import hash_key
 
 GENERATIONS = "generations.jsonl"
@@ -198,9 +199,7 @@ def evaluate_benchmark(
 
 def audit(problems: list[Problem], gens: dict, grades: dict, cfg: EvalConfig) -> dict:
     """How often a second grader disagrees with math-verify; reported, never combined."""
-    grader = AUDIT_GRADERS.get(cfg.audit_grader or "")
-    if grader is None:
-        raise HarnessError(f"unknown audit grader {cfg.audit_grader!r} (known: {', '.join(AUDIT_GRADERS)})")
+    grader = GRADERS.get(cfg.audit_grader or "")
     gold = {p.id: p.answer for p in problems}
     disagree, total = 0, 0
     for p in problems:
