@@ -27,77 +27,11 @@ from harness.errors import HarnessError
 from harness.fingerprint import model_fingerprint
 from harness.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from harness.manifest import build_manifest, now
-from harness.methods import METHODS, MethodContext, MethodSpec, Trace, get_method
-from harness.store import RunStore, Stage, check_name
+from harness.method_selection import MethodRun, resolve_methods
+from harness.methods import MethodContext, MethodSpec, Trace, get_method
+from harness.store import RunStore, Stage
 
 SCHEMA = 1
-
-
-# --------------------------------------------------------------------------- parameters
-
-def method_params(spec: MethodSpec, raw: dict[str, Any], pinned: dict[str, Any] | None = None) -> Any:
-    """Parse `method.params` for one method, with a selector's `pinned` values on top.
-
-    A key another registered method declares is skipped (a preset may tune palign's
-    `rollouts` and still run `full_cot`); a key no method knows is an error. Pinned values
-    (`fixed_trunc:ratio=0.25`) must be the method's own.
-    """
-    own = {f.name for f in dataclasses.fields(spec.params)}
-    known = {f.name for _, other in METHODS.items() for f in dataclasses.fields(other.params)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise HarnessError(f"method.params: no method has a parameter {unknown[0]!r} (see `harness methods`)")
-    foreign = sorted(set(pinned or {}) - own)
-    if foreign:
-        raise HarnessError(f"method {spec.name!r} has no parameter {foreign[0]!r} (see `harness methods`)")
-    return spec.parse_params({**{k: v for k, v in raw.items() if k in own}, **(pinned or {})})
-
-
-@dataclasses.dataclass
-class MethodRun:
-    """One row of a run: a registered method and its fully parsed parameters."""
-
-    name: str
-    params: Any
-    selector: str  # as given: `palign`, `fixed_trunc:ratio=0.25`
-
-
-def parse_selector(text: str) -> tuple[str, dict[str, Any]]:
-    """`NAME` or `NAME:key=value,key=value` (values read as YAML scalars) -> (name, pinned params)."""
-    import yaml
-
-    name, _, rest = text.partition(":")
-    pinned: dict[str, Any] = {}
-    for item in filter(None, (part.strip() for part in rest.split(","))):
-        key, eq, value = item.partition("=")
-        if not eq or not key.strip():
-            raise HarnessError(f"method selector {text!r}: expected NAME:key=value[,key=value]")
-        try:
-            pinned[key.strip()] = yaml.safe_load(value) if value else ""
-        except yaml.YAMLError:
-            pinned[key.strip()] = value
-    return name.strip(), pinned
-
-
-def all_selectors() -> list[str]:
-    """Every registered method, each declared variant as its own selector (`--method all`)."""
-    out = []
-    for name in METHODS.names():
-        variants = get_method(name).variants or ({},)
-        for pinned in variants:
-            out.append(name + (":" + ",".join(f"{k}={v}" for k, v in pinned.items()) if pinned else ""))
-    return out
-
-
-def resolve_methods(cfg: RunConfig, selectors: list[str]) -> list[MethodRun]:
-    """Parse every selector against the config's `method.params`; fails before any stage runs."""
-    runs = []
-    for text in selectors:
-        name, pinned = parse_selector(text)
-        spec = get_method(name)
-        check_name(spec.name, "method")  # it names the method and train stage folders
-        runs.append(MethodRun(name, method_params(spec, cfg.method.params, pinned), text))
-    return runs
 
 
 def _for_method(cfg: RunConfig, name: str) -> RunConfig:
@@ -394,17 +328,22 @@ def run_pipeline(cfg: RunConfig, methods: list[str], json_path: str | None = Non
 def print_results(records: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
+    from harness.eval.metrics import PASS_AT_K, extra_keys
+    from harness.eval.report import plain
+
     table = Table(title="harness run results")
     table.add_column("method", style="bold")
     benches = list(dict.fromkeys(b for r in records for b in r["benchmarks"]))
     metric_names = list(dict.fromkeys(
-        m for r in records for res in r["benchmarks"].values() for m in res.get("metrics", {})
-        if m.startswith("pass@") and not m.endswith("_ci")
+        m for r in records for res in r["benchmarks"].values() for m in res.get("metrics", {}) if PASS_AT_K.writes(m)
     ))
+    extra = list(dict.fromkeys(k for r in records for res in r["benchmarks"].values() for k in extra_keys(res.get("metrics", {}))))
     for b in benches:
         for m in metric_names:
             table.add_column(f"{b}\n{m}", justify="right")
         table.add_column(f"{b}\ntokens", justify="right")
+        for key in extra:  # a plugin's metrics, as they reported them
+            table.add_column(f"{b}\n{key}", justify="right")
     for column in ("examples", "dropped traces", "kept prefix", "steps", "trained tokens"):
         table.add_column(column, justify="right")
     for r in records:
@@ -415,6 +354,7 @@ def print_results(records: list[dict[str, Any]]) -> None:
                 row.append(_pct(metrics.get(m), metrics.get(f"{m}_ci")))
             tokens = metrics.get("mean_tokens")
             row.append("-" if tokens is None else f"{tokens:.0f}")
+            row += [plain(metrics.get(key)) for key in extra]
         stats = r.get("method_stats") or {}
         training = r.get("training") or {}
         ratios = stats.get("kept_prefix_ratios")

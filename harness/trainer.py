@@ -418,10 +418,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", required=True, help="where the trained model folder goes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lora", action="store_true", help="shortcut for --set train.use_lora=true")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="train.KEY=VALUE")
+    parser.add_argument("--preset", help="preset whose train section to use (default: none, the built-in defaults)")
+    parser.add_argument("--config", metavar="FILE", help="YAML config file (on top of --preset)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     try:
-        cfg = train_config_from(args.overrides, args.lora)
+        cfg = train_config_from(args.overrides, args.lora, args.preset, args.config)
         report = train_sft(args.model, Path(args.data), Path(args.output_dir), cfg, seed=args.seed)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -430,23 +432,30 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def train_config_from(overrides: list[str], lora: bool = False) -> TrainConfig:
-    """TrainConfig defaults with `train.KEY=VALUE` overrides (the same syntax as `harness run --set`)."""
-    from harness.config import from_dict, merge, parse_override
+def train_config_from(overrides: list[str], lora: bool = False, preset: str | None = None,
+                      config: str | None = None) -> TrainConfig:
+    """The `train` section of the config layers `harness run` reads (--preset, --config, then --set).
 
-    data: dict[str, Any] = {}
-    for text in overrides:
-        item = parse_override(text)
-        if set(item) != {"train"}:
-            raise HarnessError(f"only train.* settings apply here, got {text!r}")
-        data = merge(data, item["train"])
+    Without a preset or file it starts from the dataclass defaults. The whole config is
+    checked, method parameters included, before the model loads: a setting this command does
+    not use is still refused when it cannot work, as `harness run` would refuse it.
+    """
+    from harness.config import merge, nested, parse_override, resolve_run_config
+    from harness.method_selection import check_method_settings
+
+    layers = [parse_override(text) for text in overrides]
     if lora:
-        if data.get("use_lora") is not None and str(data["use_lora"]).lower() not in ("true", "1", "yes"):
-            raise HarnessError(f"--lora conflicts with --set train.use_lora={data['use_lora']}")
-        data["use_lora"] = True
-    cfg = from_dict(TrainConfig, data, "train")
-    cfg.check("train")  # before the model loads, as `harness run` checks it when the config resolves
-    return cfg
+        merged: dict[str, Any] = {}
+        for layer in layers:
+            merged = merge(merged, layer)
+        train = merged.get("train")
+        use_lora = train.get("use_lora") if isinstance(train, dict) else None
+        if use_lora is not None and str(use_lora).lower() not in ("true", "1", "yes"):
+            raise HarnessError(f"--lora conflicts with --set train.use_lora={use_lora}")
+        layers.append(nested("train.use_lora", True))
+    cfg = resolve_run_config(preset, config, layers, base_preset=None)
+    check_method_settings(cfg)
+    return cfg.train
 
 
 if __name__ == "__main__":

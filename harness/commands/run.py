@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from harness.config import RunConfig, parse_override, resolve_run_config, to_yaml
+from harness.config import RunConfig, nested, parse_override, resolve_run_config, to_yaml
 from harness.console import console
 from harness.errors import HarnessError
 from harness.registries import engine_names
@@ -22,7 +22,7 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--config", metavar="FILE", help="YAML config file (applied on top of --preset if both are given)")
     p.add_argument("--seed", type=int, help="run seed (method sampling, training, evaluation)")
     p.add_argument("--student", help="student model: local folder, Hub id, or synth:tiny / synth:small")
-    p.add_argument("--judge", help="shortcut for method.params.judge (palign: rollout | self)")
+    p.add_argument("--judge", help="shortcut for method.params.judge (palign's judge registry: rollout, self or a plugin's)")
     p.add_argument("--benchmarks", help="comma-separated benchmark names (eval.benchmarks)")
     p.add_argument("--n", type=int, help="samples per problem (eval.n)")
     p.add_argument("--k", help="comma-separated pass@k values (eval.k)")
@@ -47,14 +47,14 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         "eval.k": args.k,
         "engine.name": args.engine,
     }
-    overrides = [_nested(key, value) for key, value in shortcuts.items() if value is not None]
+    overrides = [nested(key, value) for key, value in shortcuts.items() if value is not None]
     overrides += [parse_override(text) for text in args.overrides]
     return resolve_run_config(args.preset, args.config, overrides)
 
 
 def _single_name(selectors: list[str] | None) -> str | None:
     """method.name when exactly one plain method is chosen (it names the config's method)."""
-    from harness.pipeline import parse_selector
+    from harness.method_selection import parse_selector
 
     if not selectors or len(selectors) != 1 or selectors[0] == "all":
         return None
@@ -62,7 +62,7 @@ def _single_name(selectors: list[str] | None) -> str | None:
 
 
 def selectors_from_args(args: argparse.Namespace, cfg: RunConfig) -> list[str]:
-    from harness.pipeline import all_selectors
+    from harness.method_selection import all_selectors
 
     if not args.method:
         return [cfg.method.name]
@@ -73,18 +73,9 @@ def selectors_from_args(args: argparse.Namespace, cfg: RunConfig) -> list[str]:
     return list(args.method)
 
 
-def _nested(key: str, value: object) -> dict:
-    out: dict = {}
-    node = out
-    parts = key.split(".")
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-    return out
-
-
 def main(args: argparse.Namespace) -> int:
-    from harness.pipeline import resolve_methods, run_pipeline
+    from harness.method_selection import resolve_methods
+    from harness.pipeline import run_pipeline
     from harness.teacher.sources import get_source
 
     from harness.jsonl import check_output_file

@@ -1,0 +1,97 @@
+"""Which methods a command runs and with which parameters: selectors, `method.params`, `--method all`.
+
+Resolved when the config resolves, before any stage runs, by every command that reads a
+config (`run`, `eval`, `train`), so a bad method parameter is one line up front wherever
+it is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from harness.config import RunConfig
+from harness.errors import HarnessError
+from harness.methods import METHODS, MethodSpec, get_method
+from harness.store import check_name
+
+
+def method_params(spec: MethodSpec, raw: dict[str, Any], pinned: dict[str, Any] | None = None) -> Any:
+    """Parse `method.params` for one method, with a selector's `pinned` values on top.
+
+    A key another registered method declares is not this method's (a preset may tune
+    palign's `rollouts` and still run `full_cot`), but its value is still checked by the
+    methods that declare it: `--set method.params.ratio=2` fails now, whichever method runs,
+    not after the teacher stage of a later `--method fixed_trunc`. A key no method knows is
+    an error. Pinned values (`fixed_trunc:ratio=0.25`) must be the method's own.
+    """
+    own = _fields(spec)
+    others = [other for other in map(get_method, METHODS.names()) if other.name != spec.name]
+    unknown = sorted(set(raw) - own - {key for other in others for key in _fields(other)})
+    if unknown:
+        raise HarnessError(f"method.params: no method has a parameter {unknown[0]!r} (see `harness methods`)")
+    foreign = sorted(set(pinned or {}) - own)
+    if foreign:
+        raise HarnessError(f"method {spec.name!r} has no parameter {foreign[0]!r} (see `harness methods`)")
+    for other in others:
+        theirs = {k: v for k, v in raw.items() if k in _fields(other) and k not in own}
+        if theirs:
+            other.parse_params(theirs)  # a bad value is one line naming the field, as for the method that runs
+    return spec.parse_params({**{k: v for k, v in raw.items() if k in own}, **(pinned or {})})
+
+
+def _fields(spec: MethodSpec) -> set[str]:
+    return {f.name for f in dataclasses.fields(spec.params)}
+
+
+@dataclasses.dataclass
+class MethodRun:
+    """One row of a run: a registered method and its fully parsed parameters."""
+
+    name: str
+    params: Any
+    selector: str  # as given: `palign`, `fixed_trunc:ratio=0.25`
+
+
+def parse_selector(text: str) -> tuple[str, dict[str, Any]]:
+    """`NAME` or `NAME:key=value,key=value` (values read as YAML scalars) -> (name, pinned params)."""
+    import yaml
+
+    name, _, rest = text.partition(":")
+    pinned: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise HarnessError(f"method selector {text!r}: expected NAME:key=value[,key=value]")
+        try:
+            pinned[key.strip()] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            pinned[key.strip()] = value
+    return name.strip(), pinned
+
+
+def all_selectors() -> list[str]:
+    """Every registered method, each declared variant as its own selector (`--method all`)."""
+    out = []
+    for name in METHODS.names():
+        variants = get_method(name).variants or ({},)
+        for pinned in variants:
+            out.append(name + (":" + ",".join(f"{k}={v}" for k, v in pinned.items()) if pinned else ""))
+    return out
+
+
+def resolve_methods(cfg: RunConfig, selectors: list[str]) -> list[MethodRun]:
+    """Parse every selector against the config's `method.params`; fails before any stage runs."""
+    runs = []
+    for text in selectors:
+        name, pinned = parse_selector(text)
+        spec = get_method(name)
+        check_name(spec.name, "method")  # it names the method and train stage folders
+        runs.append(MethodRun(name, method_params(spec, cfg.method.params, pinned), text))
+    return runs
+
+
+def check_method_settings(cfg: RunConfig) -> None:
+    """`method.name` and `method.params` as `harness run` would parse them, for commands that run no method:
+    a setting that does not apply to a command is still refused when it cannot work."""
+    resolve_methods(cfg, [cfg.method.name])
