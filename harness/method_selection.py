@@ -90,8 +90,3 @@ def resolve_methods(cfg: RunConfig, selectors: list[str]) -> list[MethodRun]:
         runs.append(MethodRun(name, method_params(spec, cfg.method.params, pinned), text))
     return runs
 
-
-def check_method_settings(cfg: RunConfig) -> None:
-    """`method.name` and `method.params` as `harness run` would parse them, for commands that run no method:
-    a setting that does not apply to a command is still refused when it cannot work."""
-    resolve_methods(cfg, [cfg.method.name])

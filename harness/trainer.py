@@ -29,6 +29,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from harness.command_config import train_config_from
 from harness.config import TrainConfig
 from harness.console import log
 from harness.errors import HarnessError
@@ -430,32 +431,6 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     print(json.dumps(report, indent=2))
     return 0
-
-
-def train_config_from(overrides: list[str], lora: bool = False, preset: str | None = None,
-                      config: str | None = None) -> TrainConfig:
-    """The `train` section of the config layers `harness run` reads (--preset, --config, then --set).
-
-    Without a preset or file it starts from the dataclass defaults. The whole config is
-    checked, method parameters included, before the model loads: a setting this command does
-    not use is still refused when it cannot work, as `harness run` would refuse it.
-    """
-    from harness.config import merge, nested, parse_override, resolve_run_config
-    from harness.method_selection import check_method_settings
-
-    layers = [parse_override(text) for text in overrides]
-    if lora:
-        merged: dict[str, Any] = {}
-        for layer in layers:
-            merged = merge(merged, layer)
-        train = merged.get("train")
-        use_lora = train.get("use_lora") if isinstance(train, dict) else None
-        if use_lora is not None and str(use_lora).lower() not in ("true", "1", "yes"):
-            raise HarnessError(f"--lora conflicts with --set train.use_lora={use_lora}")
-        layers.append(nested("train.use_lora", True))
-    cfg = resolve_run_config(preset, config, layers, base_preset=None)
-    check_method_settings(cfg)
-    return cfg.train
 
 
 if __name__ == "__main__":

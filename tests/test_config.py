@@ -134,7 +134,7 @@ def test_bad_training_settings_are_one_line_exit_2(argv, needle, tmp_path, monke
 
 def test_train_reads_the_config_layers_run_reads():
     from harness.config import TrainConfig
-    from harness.trainer import train_config_from
+    from harness.command_config import train_config_from
 
     assert train_config_from([]) == TrainConfig()  # no preset named: the dataclass defaults, as before
     assert train_config_from([], preset="synthetic") == resolve_run_config("synthetic").train

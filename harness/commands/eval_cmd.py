@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.config import RunConfig, nested, parse_override, resolve_run_config
+from harness.config import RunConfig, nested, parse_override
 from harness.console import log, stdout_console
 from harness.errors import HarnessError
 from harness.fingerprint import model_fingerprint
@@ -75,7 +75,7 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     preset: `harness eval` evaluates any model. Every section is checked, method parameters
     included, even those evaluation does not read: a bad value is refused wherever it is given.
     """
-    from harness.method_selection import check_method_settings
+    from harness.command_config import resolve_checked
 
     # Flag-named messages for the flags' own mistakes; the same values from --set are named by key.
     if args.n is not None and args.n < 1:
@@ -94,9 +94,7 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     }
     overrides = [nested(key, value) for key, value in flags.items() if value is not None]
     overrides += [parse_override(text) for text in args.overrides]
-    cfg = resolve_run_config(args.preset, args.config, overrides, base_preset=None)
-    check_method_settings(cfg)
-    return cfg
+    return resolve_checked(args.preset, args.config, overrides)
 
 
 def _validate(cfg: RunConfig) -> None:

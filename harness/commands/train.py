@@ -34,7 +34,8 @@ def add_parser(sub, parent) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from harness.console import console
-    from harness.trainer import train_config_from, train_sft
+    from harness.command_config import train_config_from
+    from harness.trainer import train_sft
 
     cfg = train_config_from(args.overrides, args.lora, args.preset, args.config)  # settings first: no file is read
     if looks_like_path(args.model) and not Path(args.model).expanduser().is_dir():
