@@ -60,7 +60,7 @@ class SamplingConfig:
 class EngineConfig:
     """Which inference engine runs the student or teacher, and how."""
 
-    name: str = field(default="auto", metadata={"help": "auto | transformers | vllm. auto picks vllm when importable and a GPU is present."})
+    name: str = field(default="auto", metadata={"help": "auto or a registered engine (transformers, vllm, a plugin's). auto picks vllm when importable and a GPU is present."})
     batch_size: int = field(default=64, metadata={"help": "Prompts per batch for the transformers engine."})
     dtype: str = field(default="auto", metadata={"help": "auto | float32 | bfloat16 | float16."})
     device: str = field(default="auto", metadata={"help": "auto | cpu | cuda (transformers engine)."})
@@ -73,7 +73,7 @@ class EngineConfig:
 class TeacherConfig:
     """Where the teacher's chains of thought come from."""
 
-    source: str = field(default="synth", metadata={"help": "synth | s1k | model."})
+    source: str = field(default="synth", metadata={"help": "A registered teacher source: synth | s1k | model, or a plugin's."})
     dataset: str = field(default="simplescaling/s1K-1.1", metadata={"help": "Hub dataset id (s1k) or local parquet/JSONL path."})
     split: str = field(default="train", metadata={"help": "Dataset split (s1k)."})
     model: str | None = field(default=None, metadata={"help": "Teacher model path or Hub id (source=model)."})

@@ -138,11 +138,13 @@ def _argv(command, tmp_path, model, setting):
     if command == "eval":
         return ["eval", "--model", str(model), "--benchmarks", "aime24", *setting, "--json", str(tmp_path / "o.json"),
                 *store]
+    if command == "teacher":
+        return ["teacher", "--source", "synth", *setting, "--json", str(tmp_path / "o.json"), *store]
     data = _jsonl(tmp_path / "sft.jsonl", [{"prompt": "3 + 4?", "completion": "7"}])
     return ["train", "--model", str(model), "--data", str(data), "--output-dir", str(tmp_path / "out"), *setting, *store]
 
 
-@pytest.mark.parametrize("command", ["run", "eval", "train"])
+@pytest.mark.parametrize("command", ["run", "eval", "train", "teacher"])
 @pytest.mark.parametrize("setting, needle", BAD_SETTINGS, ids=["ratio", "judge", "engine"])
 def test_bad_method_and_engine_settings_fail_in_one_line_for_every_command(command, setting, needle, tmp_path,
                                                                            tiny_model_dir, capsys, monkeypatch):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.config import parse_override, resolve_run_config
+from harness.command_config import resolve_checked
+from harness.config import DEFAULT_PRESET, parse_override
 from harness.console import console
 from harness.jsonl import read_json, write_json
 from harness.registries import SOURCES
@@ -49,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
     if args.decontaminate:
         teacher["decontaminate"] = True
     overrides = [{"teacher": teacher}] + [parse_override(text) for text in args.overrides]
-    cfg = resolve_run_config(args.preset, args.config, overrides)
+    cfg = resolve_checked(args.preset, args.config, overrides, base_preset=DEFAULT_PRESET)
     path = make_traces(cfg, RunStore(), force=args.force)
     summary = read_json(path / "summary.json")
     print_summary(summary, path)
