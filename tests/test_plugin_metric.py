@@ -94,3 +94,34 @@ def test_a_board_without_plugin_metrics_has_no_such_table(tmp_path, tiny_model_d
     records.mkdir(parents=True)
     (records / "seed0.json").write_text(json.dumps(_record(0, bench)))
     assert "Other metrics" not in _board(tmp_path / "boards", tmp_path / "README.md")
+
+
+def test_a_metric_registered_after_the_eval_stage_reports_in_harness_run_and_harness_eval(
+        tmp_path, monkeypatch, tiny_model_dir, capsys, isolate):
+    """Both commands read a stored eval stage back through `stages.stage_eval`, which rescores it:
+    a metric added since the stage ran reports in the run's record and table and in `eval --json`."""
+    from harness.eval.metrics import SampleLevelMetric
+    from test_pipeline import Fakes
+
+    isolate(METRICS)
+    fakes = Fakes(monkeypatch, tiny_model_dir)
+    store, empty = tmp_path / "store", tmp_path / "empty.yaml"
+    empty.write_text("{}\n")
+    eval_argv = ["eval", "--store", str(store), "--model", str(tiny_model_dir), "--benchmarks", "fake_bench"]
+    assert main([*eval_argv, "--json", str(tmp_path / "before.json")]) == 0
+    before = json.loads((tmp_path / "before.json").read_text())["benchmarks"]["fake_bench"]["metrics"]
+    assert "top_tokens" not in before
+
+    METRICS.add("top_tokens", SampleLevelMetric("top_tokens", lambda samples: max(s["num_tokens"] for s in samples)))
+    capsys.readouterr()
+    assert main(["run", "--store", str(store), "--config", str(empty), "--student", str(tiny_model_dir),
+                 "--method", "none", "--set", "eval.benchmarks=[fake_bench]", "--json", str(tmp_path / "run.json")]) == 0
+    assert fakes.calls["eval"] == 1  # the stored stage was read back, not generated again
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["benchmarks"]["fake_bench"]["metrics"]["top_tokens"] == 12
+    assert "top_tokens" in capsys.readouterr().out  # the run's table has a column for it
+
+    assert main([*eval_argv, "--json", str(tmp_path / "after.json")]) == 0
+    after = json.loads((tmp_path / "after.json").read_text())["benchmarks"]["fake_bench"]["metrics"]
+    assert after["top_tokens"] == 12 and {k: v for k, v in after.items() if k != "top_tokens"} == before
+    assert fakes.calls["eval"] == 1
