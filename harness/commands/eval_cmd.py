@@ -121,8 +121,9 @@ def evaluate(cfg: RunConfig, store=None, force: bool = False, paths: dict | None
     """Evaluate `cfg.student.model` on `cfg.eval.benchmarks` through the run store.
 
     Each benchmark goes through the eval stage `harness run` uses (`harness.stages.stage_eval`),
-    so a stored evaluation of the same model, benchmark and settings serves both commands.
-    `paths`, when given, receives each benchmark's stored result.json.
+    so a stored evaluation of the same model, benchmark and settings serves both commands
+    (read back, it is rescored by the metrics registered now). `paths`, when given, receives
+    each benchmark's stored result.json.
     """
     from harness import stages
     from harness.engine_cache import EngineCache
