@@ -275,9 +275,9 @@ def _(ctx):
     return train_argv(ctx, ctx.jsonl("sft.jsonl", [GOOD_SFT]), "--set", "train.learning_rate=fast")
 
 
-@case("train-set-other-section", "--set eval.n=2 where only train.* applies", "eval.n")
+@case("train-set-other-section", "--set eval.n=0: a section train does not use is still checked", "eval.n")
 def _(ctx):
-    return train_argv(ctx, ctx.jsonl("sft.jsonl", [GOOD_SFT]), "--set", "eval.n=2")
+    return train_argv(ctx, ctx.jsonl("sft.jsonl", [GOOD_SFT]), "--set", "eval.n=0")
 
 
 @case("train-conflicting-lora", "--lora together with --set train.use_lora=false", "use_lora")

@@ -28,7 +28,7 @@ from common import machine, student  # noqa: E402
 from tabulate import tabulate  # noqa: E402
 
 from harness.config import resolve_run_config  # noqa: E402
-from harness.engines.base import load_engine  # noqa: E402
+from harness.engines import load_engine  # noqa: E402
 from harness.eval.grading import Grader  # noqa: E402
 from harness.methods import Trace, get_method  # noqa: E402
 from harness.synth.teacher import synth_traces  # noqa: E402

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import HarnessError
+from harness.eval import metrics
 from harness.eval.metrics import pass_at_k
 
 SCHEMA = 1
@@ -166,9 +167,8 @@ def _rng(*parts: str) -> np.random.RandomState:
 
 
 def bootstrap_means(values: np.ndarray, rng: np.random.RandomState, samples: int = BOOTSTRAP_SAMPLES) -> np.ndarray:
-    """Means of `samples` resamples (with replacement) of the rows of `values`."""
-    idx = rng.randint(0, len(values), size=(samples, len(values)))
-    return values[idx].mean(axis=1)
+    """Means of `samples` resamples (with replacement) of the rows of `values` (the evaluation's own resampling)."""
+    return metrics.bootstrap_means(values, rng, samples)
 
 
 def interval(draws: np.ndarray) -> tuple[float, float]:

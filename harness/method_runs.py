@@ -1,7 +1,8 @@
-"""Which methods a run runs: selectors (`fixed_trunc:ratio=0.25`) parsed into methods and parameters.
+"""Which methods a command runs and with which parameters: selectors, `method.params`, `--method all`.
 
-Every selector is parsed and its parameters checked before any stage runs, so a typo costs
-nothing but one line on stderr.
+Resolved when the config resolves, before any stage runs, by every command that reads a
+config (`run`, `eval`, `train`, `teacher`), so a bad method parameter (a selector's typo or
+`--set method.params.ratio=2`) is one line up front wherever it is given.
 """
 
 from __future__ import annotations
@@ -27,19 +28,29 @@ class MethodRun:
 def method_params(spec: MethodSpec, raw: dict[str, Any], pinned: dict[str, Any] | None = None) -> Any:
     """Parse `method.params` for one method, with a selector's `pinned` values on top.
 
-    A key another registered method declares is skipped (a preset may tune palign's
-    `rollouts` and still run `full_cot`); a key no method knows is an error. Pinned values
-    (`fixed_trunc:ratio=0.25`) must be the method's own.
+    A key another registered method declares is not this method's (a preset may tune
+    palign's `rollouts` and still run `full_cot`), but its value is still checked by the
+    methods that declare it: `--set method.params.ratio=2` fails now, whichever method runs,
+    not after the teacher stage of a later `--method fixed_trunc`. A key no method knows is
+    an error. Pinned values (`fixed_trunc:ratio=0.25`) must be the method's own.
     """
-    own = {f.name for f in dataclasses.fields(spec.params)}
-    known = {f.name for _, other in METHODS.items() for f in dataclasses.fields(other.params)}
-    unknown = sorted(set(raw) - known)
+    own = _fields(spec)
+    others = [other for other in map(get_method, METHODS.names()) if other.name != spec.name]
+    unknown = sorted(set(raw) - own - {key for other in others for key in _fields(other)})
     if unknown:
         raise HarnessError(f"method.params: no method has a parameter {unknown[0]!r} (see `harness methods`)")
     foreign = sorted(set(pinned or {}) - own)
     if foreign:
         raise HarnessError(f"method {spec.name!r} has no parameter {foreign[0]!r} (see `harness methods`)")
+    for other in others:
+        theirs = {k: v for k, v in raw.items() if k in _fields(other) and k not in own}
+        if theirs:
+            other.parse_params(theirs)  # a bad value is one line naming the field, as for the method that runs
     return spec.parse_params({**{k: v for k, v in raw.items() if k in own}, **(pinned or {})})
+
+
+def _fields(spec: MethodSpec) -> set[str]:
+    return {f.name for f in dataclasses.fields(spec.params)}
 
 
 def parse_selector(text: str) -> tuple[str, dict[str, Any]]:

@@ -11,14 +11,14 @@ Third-party packages register through the `harness.methods` entry-point group.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.config import PAPER_INSTRUCTION, SamplingConfig, from_dict
-from harness.registry import Registry
+from harness.registries import METHODS
+from harness.registry import NAME
 
 
 @dataclass
@@ -117,15 +117,6 @@ class MethodSpec:
         return from_dict(self.params, raw, f"method.params ({self.name})")
 
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-
-METHODS: Registry[MethodSpec] = Registry(
-    kind="method",
-    group="harness.methods",
-    builtins=("baselines", "palign"),
-)
-
-
 def register_method(name: str, *, params: type = NoParams, description: str = "", trains: bool = True,
                     variants: tuple[dict[str, Any], ...] = ()):
     """Register `fn(traces, params, ctx) -> MethodResult` under `name`.
@@ -133,9 +124,9 @@ def register_method(name: str, *, params: type = NoParams, description: str = ""
     `variants`: parameter sets that `--method all` runs as separate rows (each must parse).
     """
 
-    if not _NAME.fullmatch(name):
+    if not NAME.fullmatch(name):
         # The name becomes a store folder and a CLI word: no path separators, no leading dot.
-        raise ValueError(f"method name {name!r} must match {_NAME.pattern}")
+        raise ValueError(f"method name {name!r} must match {NAME.pattern}")
 
     def decorator(fn: Callable[[list[Trace], Any, MethodContext], MethodResult]):
         doc = description or next(iter((fn.__doc__ or "").strip().splitlines()), "")

@@ -1,18 +1,30 @@
-"""Decorator registries with entry-point plugins, in the style of lm-evaluation-harness.
+"""Decorator registries with lazy built-ins and entry-point plugins, in the style of lm-evaluation-harness.
 
-A built-in registers itself with `@registry.register("name")` when its module is imported;
-an installed package adds entries through the entry-point group named by the registry
-(for example `[project.entry-points."harness.methods"]`), loaded on first lookup.
+One `Registry` class serves every kind (methods, benchmarks, teacher sources, engines,
+judges, graders, metrics; see `harness.registries`). An entry arrives in one of three ways:
+
+- `lazy`: a built-in named as `"module:object"`, imported on first lookup, so that listing
+  the names (CLI choices, error messages) never imports an engine or a dataset library;
+- `builtins`: modules imported on first lookup, whose decorators (`@REG.register("name")`)
+  register their entries;
+- the entry-point group `group` (for example `[project.entry-points."harness.methods"]`),
+  scanned on first lookup: an entry point naming a module is imported for its decorators,
+  one naming an object is registered under the entry point's name.
+
+A name is registered once: a second, different object under a taken name (a plugin that
+shadows a built-in, two plugins that agree on a name) is an error, never a silent override.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
-from typing import Any, Generic, TypeVar
+from importlib.metadata import EntryPoint, entry_points
+from typing import Generic, TypeVar
 
 from harness.errors import HarnessError
 
@@ -24,28 +36,28 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 @dataclass
 class Registry(Generic[T]):
-    """Names to objects of one kind.
-
-    `builtins` are module paths imported on first use; they register their entries as a
-    side effect. `group` is the entry-point group scanned for plugins: each entry point
-    may name a module (imported for its decorators) or an object (registered under the
-    entry point's name).
-    """
+    """Names to objects of one kind; see the module docstring for how entries arrive."""
 
     kind: str
     group: str
     builtins: tuple[str, ...] = ()
+    lazy: dict[str, str] = field(default_factory=dict)
     _entries: dict[str, T] = field(default_factory=dict)
-    _loaded: bool = False
+    _from_plugins: set[str] = field(default_factory=set)  # what `reset()` forgets
+    _builtins_loaded: bool = False
+    _plugins_loaded: bool = False
+
+    def __post_init__(self) -> None:
+        for name, target in self.lazy.items():
+            if not NAME.fullmatch(name) or ":" not in target:
+                raise ValueError(f"{self.kind} {name!r}: a lazy entry is a safe name and 'module:object', got {target!r}")
 
     def register(self, name: str) -> Callable[[T], T]:
         if not isinstance(name, str) or not NAME.fullmatch(name):
             raise ValueError(f"{self.kind} name {name!r} must match {NAME.pattern} (it names store folders)")
 
         def decorator(obj: T) -> T:
-            if name in self._entries and self._entries[name] is not obj:
-                raise ValueError(f"{self.kind} {name!r} is registered twice")
-            self._entries[name] = obj
+            self._claim(name, obj)
             return obj
 
         return decorator
@@ -53,33 +65,76 @@ class Registry(Generic[T]):
     def add(self, name: str, obj: T) -> T:
         return self.register(name)(obj)
 
+    def _claim(self, name: str, obj: T) -> None:
+        if name in self.lazy and self._entries.get(name) is not obj:
+            raise ValueError(f"{self.kind} {name!r} is a built-in; choose another name")
+        if name in self._entries and self._entries[name] is not obj:
+            raise ValueError(f"{self.kind} {name!r} is registered twice")
+        self._entries[name] = obj
+
     def _load(self) -> None:
-        if self._loaded:
-            return
-        self._loaded = True
-        for module in self.builtins:
-            importlib.import_module(module)
-        for ep in entry_points(group=self.group):
-            try:
-                obj = ep.load()
-            except Exception as exc:  # a broken plugin must not take the whole CLI down
-                raise HarnessError(f"plugin {ep.name!r} in {self.group} failed to load: {exc}") from None
-            if not isinstance(obj, type(importlib)) and ep.name not in self._entries:
-                if not NAME.fullmatch(ep.name):  # `../x` would write outside the run store
-                    raise HarnessError(f"plugin {ep.name!r} in {self.group}: the name must match {NAME.pattern}")
-                self._entries[ep.name] = obj
+        self._load_builtins()
+        if not self._plugins_loaded:
+            self._plugins_loaded = True
+            for ep in entry_points(group=self.group):
+                self._load_plugin(ep)
+
+    def _load_builtins(self) -> None:
+        if not self._builtins_loaded:
+            self._builtins_loaded = True
+            for module in self.builtins:
+                importlib.import_module(module)
+
+    def _load_plugin(self, ep: EntryPoint) -> None:
+        if not NAME.fullmatch(ep.name):  # `../x` would write outside the run store
+            raise HarnessError(f"plugin {ep.name!r} in {self.group}: the name must match {NAME.pattern}")
+        before = set(self._entries)
+        try:
+            obj = ep.load()
+            if not isinstance(obj, types.ModuleType):  # a module registers through its decorators
+                self._claim(ep.name, obj)
+        except Exception as exc:  # a broken plugin is one line, not a traceback from deep in the CLI
+            raise HarnessError(f"plugin {ep.name!r} in {self.group} failed to load: {exc}") from None
+        finally:
+            self._from_plugins |= set(self._entries) - before
+
+    def _resolve(self, name: str) -> None:
+        module, _, attr = self.lazy[name].partition(":")
+        self._entries[name] = getattr(importlib.import_module(module), attr)
 
     def get(self, name: str) -> T:
         self._load()
+        if name not in self._entries and name in self.lazy:
+            self._resolve(name)
         if name not in self._entries:
-            known = ", ".join(sorted(self._entries)) or "none"
-            raise HarnessError(f"unknown {self.kind} {name!r} (known: {known})")
+            raise HarnessError(f"unknown {self.kind} {name!r} (known: {', '.join(self.names()) or 'none'})")
         return self._entries[name]
 
     def names(self) -> list[str]:
+        """Every name, sorted; lazy built-ins are listed without being imported."""
         self._load()
-        return sorted(self._entries)
+        return sorted(set(self._entries) | set(self.lazy))
 
-    def items(self) -> list[tuple[str, Any]]:
-        self._load()
-        return sorted(self._entries.items())
+    def items(self) -> list[tuple[str, T]]:
+        """(name, object) for every entry, sorted by name; imports the lazy built-ins."""
+        return [(name, self.get(name)) for name in self.names()]
+
+    def reset(self) -> None:
+        """Forget what the entry points registered; they are scanned again on the next lookup
+        (a test that installs a plugin, then removes it). A plugin module still imported does
+        not register again: a test deletes it from `sys.modules` to load it afresh."""
+        for name in self._from_plugins:
+            self._entries.pop(name, None)
+        self._from_plugins = set()
+        self._plugins_loaded = False
+
+    @contextmanager
+    def isolated(self) -> Iterator[Registry[T]]:
+        """Within the block: plugins forgotten and rescanned, entries may be added; afterwards, the state as before."""
+        self._load_builtins()  # imported modules do not register twice: they must not be first imported inside
+        saved = dict(self._entries), set(self._from_plugins), self._plugins_loaded
+        self.reset()
+        try:
+            yield self
+        finally:
+            self._entries, self._from_plugins, self._plugins_loaded = saved

@@ -16,27 +16,36 @@ from harness.store import RunStore
 
 
 def print_results(records: list[dict[str, Any]]) -> None:
+    """One row per result record: each benchmark's pass@k and tokens, a column per plugin metric, method stats."""
     from rich.table import Table
+
+    from harness.eval.metrics import PASS_AT_K, extra_keys
 
     table = Table(title="harness run results")
     table.add_column("method", style="bold")
     benches = list(dict.fromkeys(b for r in records for b in r["benchmarks"]))
     metric_names = list(dict.fromkeys(
-        m for r in records for res in r["benchmarks"].values() for m in res.get("metrics", {})
-        if m.startswith("pass@") and not m.endswith("_ci")
+        m for r in records for res in r["benchmarks"].values() for m in res.get("metrics", {}) if PASS_AT_K.writes(m)
+    ))
+    extra = list(dict.fromkeys(
+        k for r in records for res in r["benchmarks"].values() for k in extra_keys(res.get("metrics", {}))
     ))
     for b in benches:
         for m in metric_names:
             table.add_column(f"{b}\n{m}", justify="right")
         table.add_column(f"{b}\ntokens", justify="right")
+        for key in extra:  # a plugin's metrics, as they reported them
+            table.add_column(f"{b}\n{key}", justify="right")
     for column in ("examples", "dropped traces", "kept prefix", "steps", "trained tokens"):
         table.add_column(column, justify="right")
     for r in records:
-        table.add_row(*_result_row(r, benches, metric_names))
+        table.add_row(*_result_row(r, benches, metric_names, extra))
     stdout_console().print(table)
 
 
-def _result_row(r: dict[str, Any], benches: list[str], metric_names: list[str]) -> list[str]:
+def _result_row(r: dict[str, Any], benches: list[str], metric_names: list[str], extra: list[str]) -> list[str]:
+    from harness.eval.report import plain
+
     row = [record_label(r)]
     for b in benches:
         metrics = r["benchmarks"].get(b, {}).get("metrics", {})
@@ -44,6 +53,7 @@ def _result_row(r: dict[str, Any], benches: list[str], metric_names: list[str]) 
             row.append(_pct(metrics.get(m), metrics.get(f"{m}_ci")))
         tokens = metrics.get("mean_tokens")
         row.append("-" if tokens is None else f"{tokens:.0f}")
+        row += [plain(metrics.get(key)) for key in extra]
     stats = r.get("method_stats") or {}
     training = r.get("training") or {}
     ratios = stats.get("kept_prefix_ratios")

@@ -174,20 +174,24 @@ def stage_eval(cfg: RunConfig, store: RunStore, model: str, model_id: str, bench
                engines: EngineCache, force: bool = False) -> tuple[dict[str, Any], Stage]:
     """Evaluate one model on one benchmark; returns the runner's per-benchmark result and its stage.
 
-    The engine is loaded only when the result is not stored already.
+    The engine is loaded only when the result is not stored already. A stored result is
+    rescored from its samples by the metrics registered now, so a metric installed since the
+    stage ran (a plugin's) reports too, for `harness run` and `harness eval` alike.
     """
+    from harness.eval.runner import evaluate_benchmark, rescore
+
+    settings = keys.eval_settings(cfg)
     stage = eval_stage(cfg, store, model_id, benchmark)
     with stage.lock():
-        if announce(stage, force):
-            from harness.eval.runner import evaluate_benchmark
-
-            started = now()
-            work = stage.begin(force)
-            result = evaluate_benchmark(engines.get(model), benchmark, keys.eval_settings(cfg), work, seed=cfg.seed,
-                                        enable_thinking=cfg.student.enable_thinking)
-            write_json(work / "result.json", result)
-            stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, model=model_id,
-                                        benchmark=benchmark))
+        if not announce(stage, force):
+            return rescore(read_json(stage.path / "result.json"), settings, cfg.seed), stage
+        started = now()
+        work = stage.begin(force)
+        result = evaluate_benchmark(engines.get(model), benchmark, settings, work, seed=cfg.seed,
+                                    enable_thinking=cfg.student.enable_thinking)
+        write_json(work / "result.json", result)
+        stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, model=model_id,
+                                    benchmark=benchmark))
         return read_json(stage.path / "result.json"), stage
 
 

@@ -27,6 +27,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from harness.command_config import train_config_from
 from harness.config import TrainConfig
 from harness.console import log
 from harness.errors import HarnessError
@@ -218,35 +219,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", required=True, help="where the trained model folder goes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lora", action="store_true", help="shortcut for --set train.use_lora=true")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="train.KEY=VALUE")
+    parser.add_argument("--preset", help="preset whose train section to use (default: none, the built-in defaults)")
+    parser.add_argument("--config", metavar="FILE", help="YAML config file (on top of --preset)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     try:
-        cfg = train_config_from(args.overrides, args.lora)
+        cfg = train_config_from(args.overrides, args.lora, args.preset, args.config)
         report = train_sft(args.model, Path(args.data), Path(args.output_dir), cfg, seed=args.seed)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     print(json.dumps(report, indent=2))
     return 0
-
-
-def train_config_from(overrides: list[str], lora: bool = False) -> TrainConfig:
-    """TrainConfig defaults with `train.KEY=VALUE` overrides (the same syntax as `harness run --set`)."""
-    from harness.config import from_dict, merge, parse_override
-
-    data: dict[str, Any] = {}
-    for text in overrides:
-        item = parse_override(text)
-        if set(item) != {"train"}:
-            raise HarnessError(f"only train.* settings apply here, got {text!r}")
-        data = merge(data, item["train"])
-    if lora:
-        if data.get("use_lora") is not None and str(data["use_lora"]).lower() not in ("true", "1", "yes"):
-            raise HarnessError(f"--lora conflicts with --set train.use_lora={data['use_lora']}")
-        data["use_lora"] = True
-    cfg = from_dict(TrainConfig, data, "train")
-    cfg.check("train")  # before the model loads, as `harness run` checks it when the config resolves
-    return cfg
 
 
 if __name__ == "__main__":

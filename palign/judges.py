@@ -9,7 +9,9 @@
   and answers ENOUGH or NOT_ENOUGH (greedy, at most 256 new tokens, thinking off).
 
 Every prompt a judge sends is described by `request()`, so the method can size prefixes to
-the student's context before the search starts.
+the student's context before the search starts. Both register in the core's judge registry
+(`harness.registries.JUDGES`), where a plugin's judge (a `Judge` subclass, through the
+`harness.judges` entry-point group) stands beside them: `method.params.judge` takes any name.
 """
 
 from __future__ import annotations
@@ -20,12 +22,11 @@ from dataclasses import dataclass, replace
 
 from harness.config import SamplingConfig
 from harness.engines.base import GenerationRequest
-from harness.errors import HarnessError
 from harness.eval.prompts import render_prompt
 from harness.methods import Trace
+from harness.registries import JUDGES
 from harness.toolkit.prefix import Request, continuation_prompt
 
-JUDGES = ("rollout", "self")
 SELF_JUDGE_MAX_NEW_TOKENS = 256
 
 SELF_JUDGE_INSTRUCTION = (
@@ -90,6 +91,11 @@ class Judge:
         self.queries = 0
         self.unparseable = 0
 
+    @classmethod
+    def create(cls, generator, *, instruction: str, enable_thinking: bool | None, seed: int, **settings) -> "Judge":
+        """Build from palign's full set of judge settings; a judge takes the ones it uses."""
+        return cls(generator, instruction, enable_thinking, seed)
+
     def __call__(self, queries: list[JudgeQuery]) -> list[bool]:
         self.calls += 1
         self.queries += len(queries)
@@ -106,6 +112,7 @@ class Judge:
         return {"judge": self.name, "judge_generate_calls": self.calls, "unparseable_judge_replies": self.unparseable}
 
 
+@JUDGES.register("self")
 class SelfJudge(Judge):
     name = "self"
 
@@ -133,6 +140,7 @@ def _judge_text(trace: Trace, prefix: str) -> str:
     return f"Problem:\n{trace.problem}\n\nPartial reasoning:\n{prefix.strip()}\n\nLabel:"
 
 
+@JUDGES.register("rollout")
 class RolloutJudge(Judge):
     name = "rollout"
 
@@ -148,6 +156,12 @@ class RolloutJudge(Judge):
         self.correct_rollouts = 0
         # (trace id, t) -> the first correct continuation: alignment may reuse it as the student's own.
         self.correct: dict[tuple[str, int], str] = {}
+
+    @classmethod
+    def create(cls, generator, *, instruction: str, enable_thinking: bool | None, seed: int, sampling: SamplingConfig,
+               grade: Grade, k: int, threshold: float, prompt_style: str, **settings) -> "RolloutJudge":
+        return cls(generator, instruction, enable_thinking, seed, sampling=sampling, grade=grade, k=k,
+                   threshold=threshold, prompt_style=prompt_style)
 
     def request(self) -> Request:
         def render(trace: Trace, prefix: str) -> str:
@@ -183,9 +197,6 @@ class RolloutJudge(Judge):
 
 def make_judge(name: str, generator, *, instruction: str, enable_thinking: bool | None, seed: int,
                sampling: SamplingConfig, grade: Grade, k: int, threshold: float, prompt_style: str) -> Judge:
-    if name == "self":
-        return SelfJudge(generator, instruction, enable_thinking, seed)
-    if name == "rollout":
-        return RolloutJudge(generator, instruction, enable_thinking, seed, sampling=sampling, grade=grade,
-                            k=k, threshold=threshold, prompt_style=prompt_style)
-    raise HarnessError(f"unknown judge {name!r} (known: {', '.join(JUDGES)})")
+    """The registered judge `name`, built from palign's judge settings (unknown names: one line listing the known)."""
+    return JUDGES.get(name).create(generator, instruction=instruction, enable_thinking=enable_thinking, seed=seed,
+                                   sampling=sampling, grade=grade, k=k, threshold=threshold, prompt_style=prompt_style)

@@ -17,17 +17,19 @@ from dataclasses import dataclass, field
 from harness.console import progress
 from harness.errors import HarnessError
 from harness.methods import MethodContext, MethodResult, Trace, register_method
+from harness.registries import judge_names
 from harness.toolkit.generation import method_tools
 from harness.toolkit.prefix import (BEGIN_MARKER, END_MARKER, PROMPT_STYLES, Plan, PrefixFitter, Request,
                                     align_plans, check_prefix_params, continuation_prompt, prefix_settings)
 from harness.toolkit.splitter import UNITS, split_pieces
-from palign.judges import JUDGES, JudgeQuery, RolloutJudge, make_judge
+from palign.judges import JudgeQuery, RolloutJudge, make_judge
 from palign.search import FAILURE_POLICIES, batched_binary_search
 
 
 @dataclass
 class PAlignParams:
-    judge: str = field(default="rollout", metadata={"help": f"Sufficiency judge: {' | '.join(JUDGES)}."})
+    judge: str = field(default="rollout", metadata={"help": "Sufficiency judge: rollout | self, or a plugin's "
+                                                             "(the `harness.judges` registry)."})
     rollouts: int = field(default=4, metadata={"help": "rollout judge: continuations per judged prefix (k >= 1)."})
     threshold: float = field(default=0.5, metadata={"help": "rollout judge: fraction of correct continuations that makes a prefix sufficient (0 < threshold <= 1)."})
     samples: int = field(default=1, metadata={"help": "Continuations sampled per chosen prefix; the first correct one is kept."})
@@ -42,8 +44,9 @@ class PAlignParams:
     max_prefix_tokens: int | None = field(default=None, metadata={"help": "Search only prefixes of at most this many student tokens (the context already bounds them)."})
 
     def __post_init__(self) -> None:
-        if self.judge not in JUDGES:
-            raise HarnessError(f"method.params.judge must be one of {', '.join(JUDGES)}, got {self.judge!r}")
+        judges = judge_names()
+        if self.judge not in judges:
+            raise HarnessError(f"method.params.judge must be one of {', '.join(judges)}, got {self.judge!r}")
         if self.rollouts < 1:
             raise HarnessError(f"method.params.rollouts must be at least 1, got {self.rollouts}")
         if not 0.0 < self.threshold <= 1.0:

@@ -5,6 +5,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import sys
+from contextlib import ExitStack
+
 import pytest
 
 _CORPUS = [
@@ -37,3 +40,35 @@ def tiny_model_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_qwen3_dir(tmp_path_factory):
     return make_tiny_model(tmp_path_factory.mktemp("tiny-qwen3"), arch="qwen3")
+
+
+@pytest.fixture
+def isolate():
+    """`isolate(REGISTRY)`: forget its plugins and rescan its entry points on the next lookup;
+    after the test the registry holds exactly what it held before (see `Registry.isolated`)."""
+    with ExitStack() as stack:
+        yield lambda registry: stack.enter_context(registry.isolated())
+
+
+@pytest.fixture
+def install_plugin(tmp_path, monkeypatch):
+    """`install_plugin(dist, {module: source}, {group: {name: "module:object"}})`: a package laid
+    out as pip leaves it (modules beside a `<dist>.dist-info` with `entry_points.txt`) on
+    sys.path for this test, so `importlib.metadata.entry_points()` finds it as it would an
+    installed one. Pair it with `isolate(REGISTRY)` so the registry rescans its group."""
+
+    def install(dist: str, modules: dict[str, str], groups: dict[str, dict[str, str]]):
+        site = tmp_path / f"site-{dist}"
+        info = site / f"{dist}-0.1.dist-info"
+        info.mkdir(parents=True)
+        for module, source in modules.items():
+            (site / f"{module}.py").write_text(source, encoding="utf-8")
+            monkeypatch.delitem(sys.modules, module, raising=False)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n", encoding="utf-8")
+        (info / "entry_points.txt").write_text("".join(
+            f"[{group}]\n" + "".join(f"{name} = {value}\n" for name, value in entries.items()) + "\n"
+            for group, entries in groups.items()), encoding="utf-8")
+        monkeypatch.syspath_prepend(str(site))
+        return site
+
+    return install

@@ -122,6 +122,51 @@ def test_run_refuses_unknown_teacher_source_before_any_stage(tmp_path, capsys):
     assert not any(tmp_path.iterdir())
 
 
+# --------------------------------------------------------------------------- issue #15: every command checks every setting
+
+BAD_SETTINGS = [
+    (["--set", "method.params.ratio=2"], r"method.params.ratio must be in (0, 1], got 2.0"),  # fixed_trunc's, any method
+    (["--set", "method.params.judge=nope"], "method.params.judge must be one of rollout, self, got 'nope'"),
+    (["--set", "engine.name=nope"], "unknown engine 'nope' (known: auto, transformers, vllm)"),
+]
+
+
+def _argv(command, tmp_path, model, setting):
+    store = ["--store", str(tmp_path / "store")]
+    if command == "run":
+        return ["run", "--student", str(model), "--method", "full_cot", *setting, *store]
+    if command == "eval":
+        return ["eval", "--model", str(model), "--benchmarks", "aime24", *setting, "--json", str(tmp_path / "o.json"),
+                *store]
+    if command == "teacher":
+        return ["teacher", "--source", "synth", *setting, "--json", str(tmp_path / "o.json"), *store]
+    data = _jsonl(tmp_path / "sft.jsonl", [{"prompt": "3 + 4?", "completion": "7"}])
+    return ["train", "--model", str(model), "--data", str(data), "--output-dir", str(tmp_path / "out"), *setting, *store]
+
+
+@pytest.mark.parametrize("command", ["run", "eval", "train", "teacher"])
+@pytest.mark.parametrize("setting, needle", BAD_SETTINGS, ids=["ratio", "judge", "engine"])
+def test_bad_method_and_engine_settings_fail_in_one_line_for_every_command(command, setting, needle, tmp_path,
+                                                                           tiny_model_dir, capsys, monkeypatch):
+    monkeypatch.setenv("HARNESS_STORE", str(tmp_path / "store"))  # the CLI sets it for the process; restored after
+    _one_line_error(capsys, main(_argv(command, tmp_path, tiny_model_dir, setting)), needle)
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["sft.jsonl"] if command == "train" else [])
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["run", "--judge", "nope"], "method.params.judge must be one of"),
+    (["run", "--engine", "nope"], "argument --engine: invalid choice: 'nope'"),
+    (["eval", "--model", "m", "--engine", "nope"], "argument --engine: invalid choice: 'nope'"),
+    (["eval", "--model", "m", "--preset", "nope"], "unknown preset 'nope'"),
+    (["train", "--model", "m", "--data", "d", "--output-dir", "o", "--config", "nope.yaml"], "config file not found"),
+])
+def test_flags_naming_methods_and_engines_are_checked_before_any_stage(argv, needle, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HARNESS_STORE", str(tmp_path / "store"))
+    _one_line_error(capsys, main([*argv, "--store", str(tmp_path / "store")]), needle)
+    assert not any(tmp_path.iterdir())
+
+
 # --------------------------------------------------------------------------- benchmark data
 
 @pytest.mark.parametrize("row, needle", [

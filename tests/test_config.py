@@ -130,3 +130,12 @@ def test_bad_training_settings_are_one_line_exit_2(argv, needle, tmp_path, monke
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and needle in err[0] and "Traceback" not in err[0], err
     assert not (tmp_path / "store").exists() or not any((tmp_path / "store").rglob("manifest.json"))
+
+
+def test_train_reads_the_config_layers_run_reads():
+    from harness.config import TrainConfig
+    from harness.command_config import train_config_from
+
+    assert train_config_from([]) == TrainConfig()  # no preset named: the dataclass defaults, as before
+    assert train_config_from([], preset="synthetic") == resolve_run_config("synthetic").train
+    assert train_config_from(["train.learning_rate=0.5"], lora=True) == TrainConfig(learning_rate=0.5, use_lora=True)

@@ -89,3 +89,59 @@ def test_bootstrap_is_seeded_and_sane():
     lo, hi = bootstrap_ci(values, 2000, seed=1)
     assert lo < 0.6 < hi and 0 <= lo and hi <= 1
     assert bootstrap_ci([1, 1, 1], 100) == [1.0, 1.0]
+
+
+# ---------------------------------------------------------------- metric objects and the registry
+
+from harness.eval.metrics import (MEAN_TOKENS, PASS_AT_K, PASS_AT_K_CI, CorpusLevelMetric, MetricContext,  # noqa: E402
+                                  SampleLevelMetric, builtin_key, extra_keys)
+from harness.registries import METRICS  # noqa: E402
+
+OUTCOMES = ["correct", "incorrect", "no_answer", "timeout", "error"]
+# Nine problems, four samples each, every outcome; the numbers the function-based code gave
+# before metrics were objects (harness at 52430eb), key order included.
+GOLDEN_PROBLEMS = [[{"outcome": OUTCOMES[(3 * i + j * j) % 5] if (i + j) % 3 else "correct",
+                     "extracted": str((i * j) % 3) if (i + j) % 4 else None, "num_tokens": 10 + i * 3 + j}
+                    for j in range(4)] for i in range(9)]
+GOLDEN = {"pass@1": 0.4722222222222222, "pass@1_ci": [0.3611111111111111, 0.5833333333333334],
+          "pass@3": 0.9166666666666666, "pass@3_ci": [0.8333333333333334, 0.9722222222222222],
+          "avg@4": 0.4722222222222222, "maj@1": 0.3333333333333333, "maj@3": 0.6666666666666666,
+          "mean_tokens": 23.5, "no_answer": 4, "timeout": 5, "error": 6, "num_problems": 9, "n": 4}
+
+
+def test_builtin_metric_objects_give_the_numbers_and_order_results_always_had():
+    got = compute_metrics(GOLDEN_PROBLEMS, ks=[3, 1], bootstrap_samples=500, seed=7)
+    assert got == GOLDEN and list(got) == list(GOLDEN)  # exact floats, not approx
+
+
+def test_metric_objects_expand_per_k_and_name_their_outputs():
+    ctx = MetricContext(ks=(1, 3), n=4, bootstrap_samples=100, seed=0)
+    assert set(PASS_AT_K.compute(GOLDEN_PROBLEMS, ctx)) == {"pass@1", "pass@3"}
+    assert set(PASS_AT_K_CI.compute(GOLDEN_PROBLEMS, ctx)) == {"pass@1_ci", "pass@3_ci"}
+    assert PASS_AT_K.writes("pass@12") and not PASS_AT_K.writes("pass@1_ci") and PASS_AT_K_CI.writes("pass@1_ci")
+    assert MEAN_TOKENS.compute([[{"num_tokens": 2}], [{"num_tokens": 4}, {"num_tokens": 6}]], ctx) == {"mean_tokens": 4.0}
+    assert builtin_key("avg@16") and builtin_key("maj@3") and builtin_key("audit_disagreement")
+    assert extra_keys({"pass@1": 0.5, "cut_rate": 0.1, "n": 4}) == ["cut_rate"]
+
+
+def test_every_builtin_is_registered():
+    assert {"pass_at_k", "pass_at_k_ci", "avg_at_n", "maj_at_k", "mean_tokens", "no_answer", "timeout",
+            "error"} <= set(METRICS.names())
+
+
+def test_a_registered_metric_runs_with_the_builtins(isolate):
+    isolate(METRICS)
+    longest = SampleLevelMetric("longest_answer", lambda samples: max(s["num_tokens"] for s in samples), max)
+    METRICS.add("longest_answer", longest)
+    METRICS.add("problems_all_wrong", CorpusLevelMetric(
+        "all_wrong", lambda problems, ctx: sum(not any(s["outcome"] == "correct" for s in p) for p in problems)))
+    got = compute_metrics(GOLDEN_PROBLEMS, ks=[1, 3], bootstrap_samples=500, seed=7)
+    assert got["longest_answer"] == 10 + 8 * 3 + 3 and got["all_wrong"] == 0
+    assert {k: v for k, v in got.items() if k not in ("longest_answer", "all_wrong")} == GOLDEN
+
+
+def test_a_metric_writing_a_builtin_key_is_refused(isolate):
+    isolate(METRICS)
+    METRICS.add("impostor", SampleLevelMetric("pass@{k}", lambda samples, k: 1.0))
+    with pytest.raises(HarnessError, match="metric 'impostor' writes 'pass@1', which metric 'pass_at_k' writes too"):
+        compute_metrics(GOLDEN_PROBLEMS, ks=[1])

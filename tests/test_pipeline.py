@@ -74,10 +74,16 @@ class Fakes:
         return {"examples": len(records), "train_tokens": 100, "truncated": 0}
 
     def evaluate(self, engine, benchmark, cfg, work_dir, seed, enable_thinking=None):
+        """Every other problem solved (pass@1 0.5), scored by the real metrics as a stored result is rescored."""
+        from harness.eval.metrics import compute_metrics
+
         self.calls["eval"] += 1
-        return {"benchmark": benchmark, "checksum": "x", "num_problems": cfg.limit or 3,
-                "metrics": {"pass@1": 0.5, "pass@1_ci": [0.2, 0.8], "mean_tokens": 12.0, "num_problems": cfg.limit or 3,
-                            "n": cfg.n}, "samples": []}
+        count = cfg.limit or 4
+        per_problem = [[{"index": i, "id": f"p{i}", "sample": j, "outcome": "incorrect" if i % 2 else "correct",
+                         "extracted": str(i), "num_tokens": 12} for j in range(cfg.n)] for i in range(count)]
+        return {"benchmark": benchmark, "checksum": "x", "num_problems": count,
+                "metrics": compute_metrics(per_problem, cfg.k, cfg.bootstrap_samples, seed),
+                "samples": [sample for samples in per_problem for sample in samples]}
 
 
 def run(tmp_path, *args) -> int:

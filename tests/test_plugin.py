@@ -27,7 +27,7 @@ PLUGIN = textwrap.dedent('''
 ''')
 
 
-def test_entry_point_plugin_runs_through_harness_run(tmp_path, monkeypatch, tiny_model_dir, capsys):
+def test_entry_point_plugin_runs_through_harness_run(tmp_path, monkeypatch, tiny_model_dir, capsys, isolate):
     (tmp_path / "echo_plugin.py").write_text(PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
     real = registry.entry_points
@@ -37,10 +37,8 @@ def test_entry_point_plugin_runs_through_harness_run(tmp_path, monkeypatch, tiny
             return [EntryPoint(name="echo_answer", value="echo_plugin", group="harness.methods")]
         return real(group=group, **kw)
 
-    METHODS.names()  # load the built-ins first: their modules register only on first import
     monkeypatch.setattr(registry, "entry_points", entry_points)
-    monkeypatch.setattr(METHODS, "_loaded", False)
-    monkeypatch.setattr(METHODS, "_entries", dict(METHODS._entries))
+    isolate(METHODS)
     monkeypatch.delitem(sys.modules, "echo_plugin", raising=False)
     fakes = Fakes(monkeypatch, tiny_model_dir)
 
@@ -74,7 +72,7 @@ EVIL = textwrap.dedent('''
 ''')
 
 
-def _evil_plugin(tmp_path, monkeypatch, ep_name):
+def _evil_plugin(tmp_path, monkeypatch, ep_name, isolate):
     (tmp_path / "evil_plugin.py").write_text(EVIL)
     monkeypatch.syspath_prepend(str(tmp_path))
     real = registry.entry_points
@@ -84,10 +82,8 @@ def _evil_plugin(tmp_path, monkeypatch, ep_name):
             return [EntryPoint(name=ep_name, value="evil_plugin:SPEC", group="harness.methods")]
         return real(group=group, **kw)
 
-    METHODS.names()
     monkeypatch.setattr(registry, "entry_points", entry_points)
-    monkeypatch.setattr(METHODS, "_loaded", False)
-    monkeypatch.setattr(METHODS, "_entries", dict(METHODS._entries))
+    isolate(METHODS)
     monkeypatch.delitem(sys.modules, "evil_plugin", raising=False)
 
 
@@ -96,17 +92,17 @@ def _one_line(capsys, needle):
     assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], lines
 
 
-def test_plugin_named_with_a_path_is_refused(tmp_path, monkeypatch, tiny_model_dir, capsys):
+def test_plugin_named_with_a_path_is_refused(tmp_path, monkeypatch, tiny_model_dir, capsys, isolate):
     """Issue #14: store folders are built from method names; `../` must not write outside the store."""
-    _evil_plugin(tmp_path, monkeypatch, "../../escape")
+    _evil_plugin(tmp_path, monkeypatch, "../../escape", isolate)
     Fakes(monkeypatch, tiny_model_dir)
     assert run(tmp_path, "--method", "full_cot") == 2
     _one_line(capsys, "the name must match")
     assert not (tmp_path / "escape").exists() and not (tmp_path.parent / "escape").exists()
 
 
-def test_method_spec_with_a_path_name_cannot_name_a_stage(tmp_path, monkeypatch, tiny_model_dir, capsys):
-    _evil_plugin(tmp_path, monkeypatch, "evil")  # a fine entry-point name, a bad name inside the spec
+def test_method_spec_with_a_path_name_cannot_name_a_stage(tmp_path, monkeypatch, tiny_model_dir, capsys, isolate):
+    _evil_plugin(tmp_path, monkeypatch, "evil", isolate)  # a fine entry-point name, a bad name inside the spec
     fakes = Fakes(monkeypatch, tiny_model_dir)
     assert run(tmp_path, "--method", "evil") == 2
     _one_line(capsys, "cannot name a store folder")

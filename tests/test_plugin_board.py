@@ -68,11 +68,9 @@ def fake_evaluate(engine, benchmark, cfg, work_dir, seed, enable_thinking=None):
 
 
 @pytest.fixture
-def installed(tmp_path, monkeypatch, tiny_model_dir):
+def installed(tmp_path, monkeypatch, tiny_model_dir, isolate):
     """The plugin on sys.path, the method registry rescanned, the heavy stages faked."""
-    METHODS.names()  # built-ins first (their modules register only on first import), before the plugin exists
-    monkeypatch.setattr(METHODS, "_entries", dict(METHODS._entries))
-    monkeypatch.setattr(METHODS, "_loaded", False)  # rescan the entry points, as a fresh process would
+    isolate(METHODS)  # built-ins kept, entry points rescanned as a fresh process would; restored after the test
     monkeypatch.delitem(sys.modules, "keep_short", raising=False)
     site = tmp_path / "site-packages"
     pyproject = install(site)

@@ -51,7 +51,7 @@ def test_paper_settings(name):
 def test_paper_method_params_are_valid_for_every_method(name):
     """`harness run --preset paper-... --method all` must accept the preset's method params."""
     from harness.methods import METHODS, get_method
-    from harness.pipeline import method_params
+    from harness.method_runs import method_params
 
     cfg = resolve_run_config(preset=name)
     parsed = {m: method_params(get_method(m), cfg.method.params) for m in METHODS.names()}

@@ -204,7 +204,7 @@ def test_train_cli_errors_are_one_line(tmp_path, capsys):
     cases = [
         (["--model", str(tmp_path / "none"), "--data", str(data)], "model folder not found"),
         (["--model", str(tmp_path), "--data", str(tmp_path / "x.jsonl")], "SFT data file not found"),
-        (["--model", str(tmp_path), "--data", str(data), "--set", "eval.n=2"], "only train.* settings"),
+        (["--model", str(tmp_path), "--data", str(data), "--set", "eval.n=0"], "eval.n must be at least 1"),
         (["--model", str(tmp_path), "--data", str(data), "--set", "train.nope=1"], "unknown key 'nope'"),
     ]
     for args, message in cases:

@@ -1,6 +1,7 @@
 """`harness eval`: evaluate a model on benchmarks (pass@k, avg@n, maj@k with confidence intervals).
 
-Defaults come from `EvalConfig` / `EngineConfig`; flags override them. Each benchmark's
+Defaults come from `EvalConfig` / `EngineConfig`, or a preset or config file; flags override
+them and `--set` overrides everything, as for `harness run`. Each benchmark's
 generations live in a run-store stage keyed by `harness.keys.eval_inputs`, so a rerun of
 the same command resumes a killed run and a finished one is read back without a model.
 """
@@ -8,14 +9,17 @@ the same command resumes a killed run and a finished one is read back without a 
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
-from harness.config import RunConfig
+from harness.config import RunConfig, nested, parse_override
 from harness.console import log, stdout_console
 from harness.errors import HarnessError
 from harness.fingerprint import model_fingerprint
 from harness.jsonl import check_output_file, write_json
+from harness.registries import GRADERS, engine_names
+
+
+SAMPLING_FLAGS = ("temperature", "top_p", "top_k", "repetition_penalty", "max_new_tokens")
 
 
 def _ks(text: str) -> list[int]:
@@ -42,7 +46,7 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--repetition-penalty", type=float, default=None)
     p.add_argument("--max-new-tokens", type=int, default=None)
     p.add_argument("--seed", type=int, default=None, help="run seed (per-sample streams derive from it)")
-    p.add_argument("--engine", choices=("auto", "transformers", "vllm"), default=None)
+    p.add_argument("--engine", choices=engine_names(), default=None)
     p.add_argument("--batch-size", type=int, default=None, help="prompts per batch (transformers engine)")
     p.add_argument("--dtype", default=None, help="auto | float32 | bfloat16 | float16")
     p.add_argument("--tensor-parallel-size", type=int, default=None, help="vLLM tensor parallelism")
@@ -53,53 +57,50 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--keep-thinking", action="store_true", help="grade the output with its <think> blocks")
     p.add_argument("--grader-timeout", type=float, default=None, help="hard seconds per graded sample (default 5)")
     p.add_argument("--grader-workers", type=int, default=None)
-    p.add_argument("--audit-grader", default=None, help="second grader reported as a disagreement rate (boxed_string)")
+    p.add_argument("--audit-grader", default=None,
+                   help=f"second grader reported as a disagreement rate ({', '.join(GRADERS.names())})")
+    p.add_argument("--preset", help="preset name from configs/ (default: none, the built-in defaults)")
+    p.add_argument("--config", metavar="FILE", help="YAML config file (applied on top of --preset if both are given)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config field, e.g. --set eval.sampling.top_k=20 (repeatable; applied last)")
     p.add_argument("--force", action="store_true", help="regenerate even if a stored result exists")
     p.add_argument("--json", metavar="PATH", help="write metrics and per-sample outcomes as JSON")
     p.set_defaults(func=run)
 
 
 def build_config(args: argparse.Namespace) -> RunConfig:
-    """RunConfig defaults with the command's flags applied."""
-    cfg = RunConfig()
-    ev, eng = cfg.eval, cfg.engine
-    sampling = replace(
-        ev.sampling,
-        **{k: v for k, v in dict(
-            temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
-            repetition_penalty=args.repetition_penalty, max_new_tokens=args.max_new_tokens,
-        ).items() if v is not None},
-    )
-    ev = replace(ev, sampling=sampling, **{k: v for k, v in dict(
-        n=args.n, k=_ks(args.k) if args.k else None, data_dir=args.data_dir, limit=args.limit,
-        instruction=args.instruction, grader_timeout=args.grader_timeout, grader_workers=args.grader_workers,
-        audit_grader=args.audit_grader,
-        benchmarks=[b.strip() for b in args.benchmarks.split(",") if b.strip()] if args.benchmarks else None,
-    ).items() if v is not None})
-    if args.keep_thinking:
-        ev = replace(ev, strip_thinking=False)
-    eng = replace(eng, **{k: v for k, v in dict(
-        name=args.engine, batch_size=args.batch_size, dtype=args.dtype, tensor_parallel_size=args.tensor_parallel_size,
-    ).items() if v is not None})
-    student = replace(cfg.student, model=args.model, enable_thinking=args.enable_thinking)
-    return replace(cfg, eval=ev, engine=eng, student=student, seed=args.seed if args.seed is not None else cfg.seed)
+    """The config layers of `harness run` (--preset, --config, then these flags, then --set), checked whole.
+
+    Without --preset or --config it starts from the dataclass defaults, not the synthetic
+    preset: `harness eval` evaluates any model. Every section is checked, method parameters
+    included, even those evaluation does not read: a bad value is refused wherever it is given.
+    """
+    from harness.command_config import resolve_checked
+
+    # Flag-named messages for the flags' own mistakes; the same values from --set are named by key.
+    if args.n is not None and args.n < 1:
+        raise HarnessError("--n must be at least 1")
+    if args.limit is not None and args.limit < 1:
+        raise HarnessError("--limit must be at least 1")
+    flags = {
+        "student.model": args.model, "student.enable_thinking": args.enable_thinking, "seed": args.seed,
+        "eval.benchmarks": args.benchmarks, "eval.n": args.n, "eval.k": _ks(args.k) if args.k else None,
+        "eval.data_dir": args.data_dir, "eval.limit": args.limit, "eval.instruction": args.instruction,
+        "eval.grader_timeout": args.grader_timeout, "eval.grader_workers": args.grader_workers,
+        "eval.audit_grader": args.audit_grader, "eval.strip_thinking": False if args.keep_thinking else None,
+        **{f"eval.sampling.{name}": getattr(args, name) for name in SAMPLING_FLAGS},
+        "engine.name": args.engine, "engine.batch_size": args.batch_size, "engine.dtype": args.dtype,
+        "engine.tensor_parallel_size": args.tensor_parallel_size,
+    }
+    overrides = [nested(key, value) for key, value in flags.items() if value is not None]
+    overrides += [parse_override(text) for text in args.overrides]
+    return resolve_checked(args.preset, args.config, overrides)
 
 
 def _validate(cfg: RunConfig) -> None:
     from harness.config import check_ranges
-    from harness.eval.benchmarks import BENCHMARKS
-    from harness.eval.metrics import check_ks
 
-    if cfg.eval.n < 1:
-        raise HarnessError("--n must be at least 1")
-    if cfg.eval.limit is not None and cfg.eval.limit < 1:
-        raise HarnessError("--limit must be at least 1")
-    check_ks(cfg.eval.k, cfg.eval.n)
-    if not cfg.eval.benchmarks:
-        raise HarnessError("no benchmarks given")
-    for name in cfg.eval.benchmarks:
-        BENCHMARKS.get(name)  # unknown names fail before any model is loaded
-    check_ranges(cfg)  # engine name and dtype too, before a stage folder is begun
+    check_ranges(cfg)  # a config built in code, not by build_config: engine and benchmarks before any stage
 
 
 def resolve_model(model: str, cfg: RunConfig, store) -> str:
@@ -120,8 +121,9 @@ def evaluate(cfg: RunConfig, store=None, force: bool = False, paths: dict | None
     """Evaluate `cfg.student.model` on `cfg.eval.benchmarks` through the run store.
 
     Each benchmark goes through the eval stage `harness run` uses (`harness.stages.stage_eval`),
-    so a stored evaluation of the same model, benchmark and settings serves both commands.
-    `paths`, when given, receives each benchmark's stored result.json.
+    so a stored evaluation of the same model, benchmark and settings serves both commands
+    (read back, it is rescored by the metrics registered now). `paths`, when given, receives
+    each benchmark's stored result.json.
     """
     from harness import stages
     from harness.engine_cache import EngineCache

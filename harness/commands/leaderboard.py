@@ -22,6 +22,7 @@ from harness.leaderboard import (BASELINE, BOOTSTRAP_SAMPLES, K_VALUES, Estimate
                                  baseline_for, build_rows, dropped_by_reason, find_records, kept_ratios,
                                  paired_difference, pass_estimate, setup_folder, tokens_estimate, training_budget,
                                  training_value)
+from harness.leaderboard_metrics import other_metrics_section
 
 HELP = "Render leaderboards/README.md from stored result records (--check to verify)."
 
@@ -106,6 +107,7 @@ def render_setup(name: str, records: list, out: Path, write_plots: bool) -> list
     lines += ["### Results", "", results_table(rows, benches), ""]
     if not any(pass_estimate(r, b, 3) for r in rows for b in benches if b in r.benches):
         lines += ["Pass@3 is not available: no run here has at least 3 samples per problem (eval.n >= 3).", ""]
+    lines += other_metrics_section(rows, benches)
     lines += ["### Training", "", *training_section(rows), ""]
     lines += [f"### Paired comparison with `{settings.baseline}`", "", *paired_section(rows, benches, settings.baseline), ""]
     if settings.contrasts:

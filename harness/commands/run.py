@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from harness.config import RunConfig, parse_override, resolve_run_config, to_yaml
+from harness.config import RunConfig, nested, parse_override, resolve_run_config, to_yaml
 from harness.console import console
 from harness.errors import HarnessError
+from harness.registries import engine_names
 
 HELP = "Run the whole pipeline for one method (or --method all) and print the result table."
 
@@ -21,11 +22,11 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--config", metavar="FILE", help="YAML config file (applied on top of --preset if both are given)")
     p.add_argument("--seed", type=int, help="run seed (method sampling, training, evaluation)")
     p.add_argument("--student", help="student model: local folder, Hub id, or synth:tiny / synth:small")
-    p.add_argument("--judge", help="shortcut for method.params.judge (palign: rollout | self)")
+    p.add_argument("--judge", help="shortcut for method.params.judge (palign's judge registry: rollout, self or a plugin's)")
     p.add_argument("--benchmarks", help="comma-separated benchmark names (eval.benchmarks)")
     p.add_argument("--n", type=int, help="samples per problem (eval.n)")
     p.add_argument("--k", help="comma-separated pass@k values (eval.k)")
-    p.add_argument("--engine", choices=["auto", "transformers", "vllm"], help="inference engine (engine.name)")
+    p.add_argument("--engine", choices=engine_names(), help="inference engine (engine.name)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field, e.g. --set train.learning_rate=5e-4 (repeatable)")
     p.add_argument("--json", metavar="PATH", help="write the result record to PATH (a JSON list of records when several methods run)")
@@ -46,14 +47,14 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         "eval.k": args.k,
         "engine.name": args.engine,
     }
-    overrides = [_nested(key, value) for key, value in shortcuts.items() if value is not None]
+    overrides = [nested(key, value) for key, value in shortcuts.items() if value is not None]
     overrides += [parse_override(text) for text in args.overrides]
     return resolve_run_config(args.preset, args.config, overrides)
 
 
 def _single_name(selectors: list[str] | None) -> str | None:
     """method.name when exactly one plain method is chosen (it names the config's method)."""
-    from harness.pipeline import parse_selector
+    from harness.method_runs import parse_selector
 
     if not selectors or len(selectors) != 1 or selectors[0] == "all":
         return None
@@ -61,7 +62,7 @@ def _single_name(selectors: list[str] | None) -> str | None:
 
 
 def selectors_from_args(args: argparse.Namespace, cfg: RunConfig) -> list[str]:
-    from harness.pipeline import all_selectors
+    from harness.method_runs import all_selectors
 
     if not args.method:
         return [cfg.method.name]
@@ -72,18 +73,9 @@ def selectors_from_args(args: argparse.Namespace, cfg: RunConfig) -> list[str]:
     return list(args.method)
 
 
-def _nested(key: str, value: object) -> dict:
-    out: dict = {}
-    node = out
-    parts = key.split(".")
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-    return out
-
-
 def main(args: argparse.Namespace) -> int:
-    from harness.pipeline import resolve_methods, run_pipeline
+    from harness.method_runs import resolve_methods
+    from harness.pipeline import run_pipeline
     from harness.teacher.sources import get_source
 
     from harness.jsonl import check_output_file
@@ -92,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
         check_output_file(args.json, "--json")
     cfg = config_from_args(args)
     selectors = selectors_from_args(args, cfg)
-    # Fail fast on bad parameters, before any stage runs; keys only other methods know are skipped.
+    # Fail fast on bad parameters, before any stage runs; keys other methods own are checked by those methods.
     resolve_methods(cfg, selectors)
     # Names only a later stage would look up; a typo must not cost a teacher stage first.
     get_source(cfg.teacher.source)

@@ -81,12 +81,13 @@ def _outputs(rows: list[dict], args: argparse.Namespace) -> list[list[str]]:
 
 
 def score_file(args: argparse.Namespace) -> dict:
-    from harness.eval.grading import AUDIT_GRADERS, grade_many
-    from harness.eval.metrics import check_ks, compute_metrics
-
     from harness.config import check_seed
+    from harness.eval.grading import grade_many
+    from harness.eval.metrics import check_ks, compute_metrics
+    from harness.registries import GRADERS
 
     check_seed(args.seed, "--seed")
+    audit = GRADERS.get(args.audit_grader) if args.audit_grader else None  # a typo fails before grading
     if args.workers < 1:
         raise HarnessError(f"--workers must be at least 1, got {args.workers}")
     if not (args.timeout > 0 and args.timeout != float("inf")):
@@ -110,11 +111,8 @@ def score_file(args: argparse.Namespace) -> dict:
         per_problem.append(samples[pos : pos + len(outs)])
         pos += len(outs)
     result = {"metrics": compute_metrics(per_problem, ks, seed=args.seed), "samples": samples}
-    if args.audit_grader:
-        grader = AUDIT_GRADERS.get(args.audit_grader)
-        if grader is None:
-            raise HarnessError(f"unknown audit grader {args.audit_grader!r} (known: {', '.join(AUDIT_GRADERS)})")
-        disagree = sum((s["outcome"] == "correct") != grader(g, t, strip) for s, (_, _, g, t) in zip(samples, flat))
+    if audit is not None:
+        disagree = sum((s["outcome"] == "correct") != audit(g, t, strip) for s, (_, _, g, t) in zip(samples, flat))
         result["audit"] = {"grader": args.audit_grader, "disagreements": disagree, "samples": len(flat), "rate": disagree / len(flat)}
         result["metrics"]["audit_disagreement"] = result["audit"]["rate"]
     return result

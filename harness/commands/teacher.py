@@ -10,16 +10,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.config import parse_override, resolve_run_config
+from harness.command_config import resolve_checked
+from harness.config import DEFAULT_PRESET, parse_override
 from harness.console import console
 from harness.jsonl import read_json, write_json
+from harness.registries import SOURCES
 
 HELP = "Build teacher traces (synth, s1k or model source) and print a summary."
 
 
 def add_parser(sub, parent) -> None:
     p = sub.add_parser("teacher", parents=[parent], help=HELP, description=HELP)
-    p.add_argument("--source", choices=["synth", "s1k", "model"], help="teacher.source (default from the preset: synth)")
+    p.add_argument("--source", choices=SOURCES.names(), help="teacher.source (default from the preset: synth)")
     p.add_argument("--dataset", metavar="PATH_OR_ID", help="s1K-1.1 parquet/JSONL path or Hub id (teacher.dataset)")
     p.add_argument("--model", metavar="PATH", help="teacher model folder or Hub id for --source model (teacher.model)")
     p.add_argument("--problems", metavar="JSONL", help="id/problem/answer JSONL for --source model (default: synthetic teacher stream)")
@@ -48,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
     if args.decontaminate:
         teacher["decontaminate"] = True
     overrides = [{"teacher": teacher}] + [parse_override(text) for text in args.overrides]
-    cfg = resolve_run_config(args.preset, args.config, overrides)
+    cfg = resolve_checked(args.preset, args.config, overrides, base_preset=DEFAULT_PRESET)
     path = make_traces(cfg, RunStore(), force=args.force)
     summary = read_json(path / "summary.json")
     print_summary(summary, path)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from harness.config import EngineConfig, SamplingConfig
+from harness.config import SamplingConfig
 from harness.errors import HarnessError
 
 
@@ -41,13 +41,6 @@ class Engine(Protocol):
     def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig) -> list[list[Completion]]:
         """One list of completions per request, in `sample_indices` order."""
         ...
-
-
-def load_engine(model: str, cfg: EngineConfig) -> Engine:
-    """Build the configured engine; vLLM is imported only when chosen."""
-    from harness.engines.factory import build_engine
-
-    return build_engine(model, cfg)
 
 
 def check_context(requests: list[GenerationRequest], prompt_lengths: list[int], max_new_tokens: int,

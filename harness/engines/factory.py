@@ -1,15 +1,15 @@
-"""Pick and build an engine: `auto` prefers vLLM when it is installed and a GPU is present."""
+"""Pick and build an engine from the engine registry: `auto` prefers vLLM when it is installed and a GPU is present."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
 
-from harness.config import ENGINE_NAMES, EngineConfig
+from harness.config import EngineConfig
+from harness.engines.base import Engine
 from harness.errors import HarnessError
 from harness.fingerprint import looks_like_path
-
-ENGINES = ENGINE_NAMES
+from harness.registries import AUTO_ENGINE, ENGINES, engine_names
 
 
 def _gpu_available() -> bool:
@@ -23,15 +23,20 @@ def _gpu_available() -> bool:
 
 def choose_engine(cfg: EngineConfig) -> str:
     """The concrete engine name for `cfg.name` (auto resolved)."""
-    if cfg.name not in ENGINES:
-        raise HarnessError(f"unknown engine {cfg.name!r} (known: {', '.join(ENGINES)})")
-    if cfg.name != "auto":
+    known = engine_names()
+    if cfg.name not in known:
+        raise HarnessError(f"unknown engine {cfg.name!r} (known: {', '.join(known)})")
+    if cfg.name != AUTO_ENGINE:
         return cfg.name
     return "vllm" if importlib.util.find_spec("vllm") is not None and _gpu_available() else "transformers"
 
 
-def build_engine(model: str, cfg: EngineConfig):
-    """Load `model` (a local folder or a Hub id) into the configured engine."""
+def load_engine(model: str, cfg: EngineConfig) -> Engine:
+    """Load `model` (a local folder or a Hub id) into the configured engine.
+
+    An engine class may name the package it needs in `requires`: a missing one is a
+    one-line error here, before the engine's module reaches for it.
+    """
     path = Path(model).expanduser()
     if looks_like_path(model) or path.exists():
         if not path.is_dir():
@@ -40,12 +45,9 @@ def build_engine(model: str, cfg: EngineConfig):
             raise HarnessError(f"model folder has no config.json: {model}")
         model = str(path)
     name = choose_engine(cfg)
-    if name == "vllm":
-        if importlib.util.find_spec("vllm") is None:
-            raise HarnessError("engine 'vllm' chosen but vllm is not installed (pip install vllm), or use --engine transformers")
-        from harness.engines.vllm_engine import VLLMEngine
-
-        return VLLMEngine(model, cfg)
-    from harness.engines.hf import HFEngine
-
-    return HFEngine(model, cfg)
+    engine_cls = ENGINES.get(name)
+    requires = getattr(engine_cls, "requires", None)
+    if requires and importlib.util.find_spec(requires) is None:
+        raise HarnessError(f"engine {name!r} chosen but {requires} is not installed (pip install {requires}), "
+                           "or use --engine transformers")
+    return engine_cls(model, cfg)

@@ -17,6 +17,7 @@ from harness.errors import HarnessError
 
 class VLLMEngine:
     name = "vllm"
+    requires = "vllm"  # checked by the factory before this engine is built
     chunk_size = 2048  # samples per call: vLLM batches internally; the runner flushes after each call
 
     def __init__(self, model: str, cfg: EngineConfig) -> None:

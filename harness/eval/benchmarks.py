@@ -7,12 +7,12 @@ benchmark's content is pinned by `benchmark_checksum`, recorded with every resul
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from harness.registry import Registry
+from harness.registries import BENCHMARKS
 
 
 @dataclass
@@ -32,22 +32,7 @@ class Benchmark:
         raise NotImplementedError
 
 
-def _available(module: str) -> bool:
-    # A built-in module that is not there (a partial checkout) must not break the others.
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-BENCHMARKS: Registry = Registry(
-    kind="benchmark",
-    group="harness.benchmarks",
-    builtins=tuple(m for m in ("harness.eval.hub_benchmarks", "harness.synth.benchmarks") if _available(m)),
-)
-
-
-def register_benchmark(name: str):
+def register_benchmark(name: str) -> Callable[[Any], Any]:
     return BENCHMARKS.register(name)
 
 

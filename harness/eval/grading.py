@@ -204,7 +204,7 @@ def is_correct(gold: str, output: str, timeout: float = 5.0) -> bool:
     return grade_many([gold], [output], timeout=timeout, workers=1)[0].outcome == "correct"
 
 
-# --- audit grader: reported as a disagreement rate, never combined with the main grade ---
+# --- audit graders (`harness.registries.GRADERS`): reported as a disagreement rate, never combined with the main grade ---
 
 _STRIP = re.compile(r"\\left|\\right|\\!|\\,|\\;|\\ |\s|\$|\\text\{([^{}]*)\}|\\mathrm\{([^{}]*)\}|\\dfrac|\\tfrac")
 
@@ -224,5 +224,3 @@ def audit_grade(gold: str, output: str, strip_thinking: bool = True) -> bool:
     box = last_boxed(text)
     return box is not None and normalize_answer(box) == normalize_answer(gold)
 
-
-AUDIT_GRADERS = {"boxed_string": audit_grade}

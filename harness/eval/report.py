@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 
 from harness.console import console
+from harness.eval.metrics import AVG_AT_N, PASS_AT_K, extra_keys
 
 
 def _pct(value) -> str:
@@ -12,14 +15,16 @@ def _pct(value) -> str:
 
 
 def metrics_table(results: dict[str, dict], title: str = "Results") -> Table:
-    """One row per benchmark: pass@k with 95% CI, maj@k, avg@n, tokens and failure counts."""
+    """One row per benchmark: pass@k with 95% CI, maj@k, avg@n, tokens and failure counts, then
+    one column per metric no built-in writes (a plugin's), as it reported it."""
     table = Table(title=title)
     first = next(iter(results.values()))["metrics"]
-    ks = sorted(int(name[5:]) for name in first if name.startswith("pass@") and not name.endswith("_ci"))
-    avg = next((name for name in first if name.startswith("avg@")), None)
+    ks = sorted(int(name[len("pass@"):]) for name in first if PASS_AT_K.writes(name))
+    avg = next((name for name in first if AVG_AT_N.writes(name)), None)
+    extra = list(dict.fromkeys(key for r in results.values() for key in extra_keys(r["metrics"])))
     for col in ["benchmark", "problems", "n", *(f"pass@{k} [95% CI]" for k in ks), *(f"maj@{k}" for k in ks)]:
         table.add_column(col, justify="left" if col == "benchmark" else "right")
-    for col in [avg or "avg@n", "tokens", "no answer", "timeout", "error"]:
+    for col in [avg or "avg@n", "tokens", "no answer", "timeout", "error", *extra]:
         table.add_column(col, justify="right")
     for name, result in results.items():
         m = result["metrics"]
@@ -31,8 +36,16 @@ def metrics_table(results: dict[str, dict], title: str = "Results") -> Table:
         tokens = m.get("mean_tokens")
         cells += [_pct(m.get(avg)) if avg else "-", "-" if tokens is None else f"{tokens:.0f}"]
         cells += [str(m.get("no_answer", 0)), str(m.get("timeout", 0)), str(m.get("error", 0))]
+        cells += [plain(m.get(key)) for key in extra]
         table.add_row(*cells)
     return table
+
+
+def plain(value: Any) -> str:
+    """A metric whose scale the harness does not know, as a number (4 significant digits)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "-" if value is None else str(value)
+    return f"{value:.4g}"
 
 
 def show(results: dict[str, dict], title: str = "Results") -> None:

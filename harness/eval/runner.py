@@ -18,11 +18,12 @@ from harness.console import log, progress
 from harness.engines.base import Engine, GenerationRequest, check_context
 from harness.errors import HarnessError
 from harness.eval.benchmarks import Problem, benchmark_checksum, get_benchmark
-from harness.eval.grading import AUDIT_GRADERS, Grader
-from harness.eval.metrics import check_ks, compute_metrics
+from harness.eval.grading import Grader
+from harness.eval.metrics import STRUCTURAL, check_ks, compute_metrics
 from harness.eval.prompts import render_prompt
 from harness.fingerprint import model_fingerprint
 from harness.jsonl import append_jsonl, read_jsonl, write_json
+from harness.registries import GRADERS
 from harness.store import hash_key
 
 GENERATIONS = "generations.jsonl"
@@ -198,9 +199,7 @@ def evaluate_benchmark(
 
 def audit(problems: list[Problem], gens: dict, grades: dict, cfg: EvalConfig) -> dict:
     """How often a second grader disagrees with math-verify; reported, never combined."""
-    grader = AUDIT_GRADERS.get(cfg.audit_grader or "")
-    if grader is None:
-        raise HarnessError(f"unknown audit grader {cfg.audit_grader!r} (known: {', '.join(AUDIT_GRADERS)})")
+    grader = GRADERS.get(cfg.audit_grader or "")
     gold = {p.id: p.answer for p in problems}
     disagree, total = 0, 0
     for p in problems:
@@ -209,3 +208,19 @@ def audit(problems: list[Problem], gens: dict, grades: dict, cfg: EvalConfig) ->
             disagree += main != grader(gold[p.id], gens[(p.id, j)]["text"], cfg.strip_thinking)
             total += 1
     return {"grader": cfg.audit_grader, "disagreements": disagree, "samples": total, "rate": disagree / total if total else 0.0}
+
+
+def rescore(result: dict, cfg: EvalConfig, seed: int) -> dict:
+    """A stored result with its metrics recomputed from its samples by the metrics registered now.
+
+    A stored eval stage is read back without a model; scoring it again costs milliseconds, so
+    a metric installed after the stage ran (a plugin's) still reports, and one uninstalled
+    since no longer does. What no metric object writes (the audit rate) is kept as stored.
+    """
+    by_problem: dict[int, list[dict]] = {}
+    for sample in sorted(result["samples"], key=lambda s: (s["index"], s["sample"])):
+        by_problem.setdefault(sample["index"], []).append(sample)
+    metrics = compute_metrics(list(by_problem.values()), cfg.k, cfg.bootstrap_samples, seed)
+    kept = {k: v for k, v in result["metrics"].items() if k in STRUCTURAL and k not in metrics}
+    return {**result, "metrics": {**metrics, **kept}}
+

@@ -17,7 +17,7 @@ from harness.config import RunConfig
 from harness.errors import HarnessError
 from harness.fingerprint import looks_like_path
 from harness.jsonl import append_jsonl, read_jsonl
-from harness.teacher.sources import SourceResult, register_source
+from harness.teacher.sources import SourceResult
 
 GENERATIONS = "generations.jsonl"
 _PARAGRAPH = re.compile(r"\n\s*\n")
@@ -108,7 +108,6 @@ def generate(cfg: RunConfig, problems: list[dict[str, str]], work_dir: Path, eng
     return [done[(p["id"], j)] for p in problems for j in range(n)]
 
 
-@register_source("model")
 def model_source(cfg: RunConfig, work_dir: Path, engine: Any = None) -> SourceResult:
     if not cfg.teacher.model:
         raise HarnessError("teacher.source=model needs a teacher model: --model PATH or --set teacher.model=...")

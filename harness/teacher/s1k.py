@@ -20,7 +20,7 @@ from typing import Any
 from harness.config import RunConfig
 from harness.errors import HarnessError
 from harness.jsonl import read_jsonl
-from harness.teacher.sources import SourceResult, register_source
+from harness.teacher.sources import SourceResult
 
 REQUIRED = ("question", "solution", "deepseek_thinking_trajectory", "deepseek_attempt")
 TEACHER = "deepseek-r1"
@@ -174,7 +174,6 @@ def _text(value: Any) -> str:
     return str(value or "").strip()
 
 
-@register_source("s1k")
 def s1k_source(cfg: RunConfig, work_dir: Path) -> SourceResult:
     rows = load_rows(cfg.teacher.dataset, cfg.teacher.split)
     if cfg.teacher.limit is not None:

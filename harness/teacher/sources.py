@@ -1,4 +1,4 @@
-"""Teacher-data sources behind one interface: `SOURCES[name](cfg, work_dir) -> SourceResult`.
+"""Teacher-data sources behind one interface: `SOURCES.get(name)(cfg, work_dir) -> SourceResult`.
 
 A source turns its input (the s1K-1.1 dataset, a teacher model's generations, the built-in
 synthetic teacher) into trace records with the fields of `harness.methods.Trace`, and
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import RunConfig
-from harness.errors import HarnessError
+from harness.registries import SOURCES
 
 TRACE_FIELDS = ("id", "problem", "answer", "long_cot", "short_cot", "source", "teacher")
 
@@ -26,29 +26,17 @@ class SourceResult:
 
 
 SourceFn = Callable[[RunConfig, Path], SourceResult]
-SOURCES: dict[str, SourceFn] = {}
-
-
+# Built-ins are lazy entries of `harness.registries.SOURCES` (synth here, s1k and model in
+# their own modules, which import this one and are imported only when chosen); plugins
+# register through the `harness.teacher_sources` entry-point group or `register_source`.
 def register_source(name: str) -> Callable[[SourceFn], SourceFn]:
-    def decorator(fn: SourceFn) -> SourceFn:
-        SOURCES[name] = fn
-        return fn
-
-    return decorator
+    return SOURCES.register(name)
 
 
 def get_source(name: str) -> SourceFn:
-    _load_builtins()
-    if name not in SOURCES:
-        raise HarnessError(f"unknown teacher source {name!r} (known: {', '.join(sorted(SOURCES))})")
-    return SOURCES[name]
+    return SOURCES.get(name)
 
 
-def _load_builtins() -> None:
-    from harness.teacher import model_source, s1k  # noqa: F401  (they register themselves)
-
-
-@register_source("synth")
 def synth_source(cfg: RunConfig, work_dir: Path) -> SourceResult:
     """The built-in programmatic teacher on the synthetic teacher stream."""
     from harness.synth.teacher import synth_traces
