@@ -33,8 +33,9 @@ from harness.eval.grading import Grader  # noqa: E402
 from harness.methods import Trace, get_method  # noqa: E402
 from harness.synth.teacher import synth_traces  # noqa: E402
 from harness.toolkit.generation import CachedGenerator  # noqa: E402
+from harness.toolkit.prefix import PrefixFitter, Request, continuation_prompt, prefix_settings  # noqa: E402
+from harness.toolkit.splitter import split_pieces  # noqa: E402
 from palign.judges import JudgeQuery, make_judge  # noqa: E402
-from palign.method import searchable, split_trace  # noqa: E402
 from palign.search import batched_binary_search  # noqa: E402
 
 
@@ -70,19 +71,29 @@ def main() -> int:
     params = get_method("palign").parse_params(cfg.method.params)
     traces = [Trace(**r) for r in synth_traces(cfg.world, args.traces)]
     engine = load_engine(model, cfg.engine)
-    pieces = [split_trace(t, params.max_sentences) for t in traces]
-    limits = [searchable(p, engine.tokenizer, params.max_prefix_tokens) for p in pieces]
     sampling = replace(cfg.method.sampling, seed=cfg.seed)
+    pieces = [split_pieces(t.long_cot, params.unit, params.max_pieces) for t in traces]
 
     with Grader(cfg.eval.grader_workers, cfg.eval.grader_timeout) as pool:
         def grade(golds: list[str], outputs: list[str]) -> list[bool]:
-            return [g.outcome == "correct" for g in pool.grade(golds, outputs)]
+            return [g.outcome == "correct" for g in pool.grade(golds, outputs, require_box=True)]  # as method_tools
 
         def fresh_judge():
             # No cache shared between the two modes: each generates everything it judges.
             return make_judge(params.judge, CachedGenerator(engine, None),
                               instruction=cfg.eval.instruction, enable_thinking=None, seed=cfg.seed,
-                              sampling=sampling, grader=grade, k=params.rollouts, threshold=params.threshold)
+                              sampling=sampling, grade=grade, k=params.rollouts, threshold=params.threshold,
+                              prompt_style=params.prompt_style)
+
+        # The searchable range of each trace, sized to the context exactly as the method does.
+        align = Request(lambda trace, prefix: continuation_prompt(engine.tokenizer, trace, prefix, cfg.eval.instruction,
+                                                                  None, params.prompt_style), sampling.max_new_tokens)
+        fitter = PrefixFitter(engine.tokenizer, prefix_settings(params), instruction=cfg.eval.instruction,
+                              requests=[align, fresh_judge().request()], max_context=getattr(engine, "max_context", None),
+                              max_length=cfg.train.max_length, continuation_tokens=sampling.max_new_tokens)
+        keep = [i for i, t in enumerate(traces) if fitter.limit(t, pieces[i]) > 0]
+        traces, pieces = [traces[i] for i in keep], [pieces[i] for i in keep]
+        limits = [fitter.limit(t, p) for t, p in zip(traces, pieces)]
 
         # Warm-up (first-call costs: allocator, grader workers) outside both timings.
         warm = fresh_judge()

@@ -18,7 +18,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 # The generator's code version: a world that changes its problems or teacher is a new world.
-from harness.synth.problems import WORLD_VERSION
+from harness.synth.problems import WORLD_REVISION
 from harness.config import EngineConfig, EvalConfig, RunConfig, SamplingConfig, WorldConfig
 
 # Engine settings that can change generated text (which kernels, in which precision, how
@@ -44,7 +44,7 @@ def world_inputs(world: WorldConfig, size: str) -> dict[str, Any]:
     The tokenizer corpus holds synthetic teacher traces, so the teacher's settings
     (`verbosity`, `redundancy`, `wrong_fraction`) shape the student's vocabulary too.
     """
-    return {"world": asdict(world), "version": WORLD_VERSION, "size": size}
+    return {"world": asdict(world), "version": WORLD_REVISION, "size": size}
 
 
 # --------------------------------------------------------------------------- teacher
@@ -94,10 +94,10 @@ def _teacher_fields(cfg: RunConfig) -> tuple[str, ...]:
 def _teacher_world(cfg: RunConfig) -> dict[str, Any] | None:
     world, source = cfg.world, cfg.teacher.source
     if source == "synth" or source not in _BUILTIN_SOURCES:
-        return {"seed": world.seed, "version": WORLD_VERSION, "verbosity": world.verbosity,
+        return {"seed": world.seed, "version": WORLD_REVISION, "verbosity": world.verbosity,
                 "redundancy": world.redundancy, "wrong_fraction": world.wrong_fraction}
     if source == "model" and not cfg.teacher.problems:
-        return {"seed": world.seed, "version": WORLD_VERSION}  # the synthetic problems; their CoTs come from the model
+        return {"seed": world.seed, "version": WORLD_REVISION}  # the synthetic problems; their CoTs come from the model
     return None
 
 

@@ -101,12 +101,12 @@ def test_settings_change_length_within_the_cap():
 def test_any_cut_after_the_key_step_plus_the_concise_continuation_is_correct():
     world = WorldConfig()
     depths = []
-    for spec in synth_specs("teacher", "target", 40, 0):
+    for i, spec in enumerate(synth_specs("teacher", "target", 300, 0)):  # the preset's teacher size
         sentences = teacher_sentences(spec, world, trace_rng(world, spec))
         gold = parse(str(spec.answer))
         key = key_sentence(sentences, spec)
         depths.append(key / len(sentences))
-        for k in range(1, len(sentences) + 1):
+        for k in range(1, len(sentences) + 1) if i < 40 else ():  # grading every cut of 40 traces is enough
             text = " ".join(s for s, _ in sentences[:k]) + " " + continuation(spec, sentences[k - 1][1])
             assert verify(gold, parse(text))
         assert sentences[key - 1][1] == spec.key_index + 1 and sentences[key - 2][1] <= spec.key_index

@@ -31,7 +31,7 @@ class SynthBenchmark(Benchmark):
 class SynthTarget(SynthBenchmark):
     name = "synth_target"
     tier = "target"
-    description = "Synthetic word problems with one key step (b more than twice/three times) the students never saw in pretraining."
+    description = "Synthetic word problems with one key step (twice/three times as many, plus b) the students never saw in pretraining."
 
 
 @register_benchmark("synth_routine")

@@ -83,7 +83,9 @@ def encode(tokenizer, examples: list[Example], max_len: int) -> list[tuple[list[
     out = []
     for ex in examples:
         given = tokenizer(render(tokenizer, ex.prompt) + ex.prefix, add_special_tokens=False).input_ids
-        learned = tokenizer((" " if ex.prefix else "") + ex.target + END_OF_TURN, add_special_tokens=False).input_ids
+        # The chat template closes a turn with END_OF_TURN and a newline; SFT (TRL) trains on both,
+        # so pretraining does too: a token the student never saw would cost ~15 nats per example.
+        learned = tokenizer((" " if ex.prefix else "") + ex.target + END_OF_TURN + "\n", add_special_tokens=False).input_ids
         ids = (given + learned)[:max_len]
         if len(given) < len(ids):  # nothing to learn if the prefix fills the context
             out.append((ids, len(given)))

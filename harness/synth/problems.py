@@ -6,7 +6,7 @@ distractor sentences about other people. Two tiers:
 - `routine`: 2-3 routine changes (buy / lose a few, the count doubles or triples). The
   students learn these in pretraining.
 - `target`: 2-3 routine changes plus one **key step** at a random position: the count
-  becomes "b more than twice (three times)" what it was, an affine step a*x + b that no
+  becomes "twice (three times) as many as before, plus b", an affine step a*x + b that no
   pretraining example contains. Every piece of it is routine arithmetic (x * a, then + b);
   what the student lacks is the reading of the sentence, which only a derivation shows.
 
@@ -26,6 +26,10 @@ from harness.errors import HarnessError
 from harness.eval.benchmarks import Problem
 
 WORLD_VERSION = 2
+# Changes within version 2 that leave the problems as they are but change the students or
+# the teacher's text (anchored solutions, pretraining recipe): part of every world key, so a
+# store never reuses a student built by an earlier revision.
+WORLD_REVISION = "2.2"
 STREAMS = ("pretrain", "teacher", "benchmark", "dev")
 NAMES = (
     "Mia", "Leo", "Ava", "Noah", "Emma", "Liam", "Zoe", "Omar", "Lily", "Ben",
@@ -71,6 +75,10 @@ class Step:
     text: str
     bags: tuple[int, int] | None = None
     mult: int = 1
+    # Words of `text` that the concise style copies before each computation ("buys 5 more:
+    # 12 + 5 = 17."): the solution points at the sentence it works on, so where it is in the
+    # problem is read from what it wrote, not counted.
+    anchor: str = ""
 
     def apply(self, x: int) -> int:
         if self.kind in ("+", "bags"):
@@ -140,18 +148,23 @@ def _routine_step(rng: random.Random, tier: Tier, name: str, item: str, value: i
         kind = "+"
     if kind == "+":
         b = rng.randint(lo, hi)
-        text = rng.choice([f"{he} buys {b} more {item}.", f"{he} finds {b} more {item}.", f"A friend gives {name} {b} {item}."])
-        return Step("+", b, text)
+        text, anchor = rng.choice([(f"{he} buys {b} more {item}.", f"buys {b} more"),
+                                   (f"{he} finds {b} more {item}.", f"finds {b} more"),
+                                   (f"A friend gives {name} {b} {item}.", f"gives {name} {b}")])
+        return Step("+", b, text, anchor=anchor)
     if kind == "-":
         b = rng.randint(lo, min(hi, value - 1))
-        text = rng.choice([f"{he} gives away {b} {item}.", f"{he} loses {b} {item}.", f"{he} gives {b} {item} to a friend."])
-        return Step("-", b, text)
+        text, anchor = rng.choice([(f"{he} gives away {b} {item}.", f"gives away {b}"),
+                                   (f"{he} loses {b} {item}.", f"loses {b}"),
+                                   (f"{he} gives {b} {item} to a friend.", f"gives {b} {item}")])
+        return Step("-", b, text, anchor=anchor)
     if kind == "bags":
         k, per = rng.randint(*tier.bag_count), rng.randint(*tier.bag_size)
-        return Step("bags", k * per, f"{he} buys {k} bags with {per} {item} in each bag.", bags=(k, per))
+        return Step("bags", k * per, f"{he} buys {k} bags with {per} {item} in each bag.", bags=(k, per),
+                    anchor=f"buys {k} bags with {per}")
     mult = 3 if value <= tier.triple_upto and rng.random() < 0.4 else 2
     word = {2: "doubles", 3: "triples"}[mult]
-    return Step("scale", 0, f"Then the number of {item} {name} has {word}.", mult=mult)
+    return Step("scale", 0, f"Then the number of {item} {name} has {word}.", mult=mult, anchor=word)
 
 
 def _key_step(rng: random.Random, tier: Tier, name: str, item: str, value: int) -> Step:
@@ -159,11 +172,13 @@ def _key_step(rng: random.Random, tier: Tier, name: str, item: str, value: int) 
     mult = 3 if value <= tier.triple_upto and rng.random() < 0.4 else 2
     b = rng.randint(*tier.operand)
     times = MULTIPLE_WORD[mult]
-    text = rng.choice([
-        f"After that, {name} has {b} more {item} than {times} the number {he} had.",
-        f"Then {name} ends up with {b} more than {times} as many {item} as before.",
+    # No word of it appears in a routine change ("more", "number", "doubles"...): a student
+    # that learns the key step must not start reading routine sentences as key steps.
+    text, anchor = rng.choice([
+        (f"After that, {name} has {times} as many {item} as before, plus {b}.", f"{times} as many {item} as before, plus {b}"),
+        (f"Then {name}'s {item} grow to {times} the count, plus {b}.", f"{times} the count, plus {b}"),
     ])
-    return Step("key", b, text, mult=mult)
+    return Step("key", b, text, mult=mult, anchor=anchor)
 
 
 def _distractor(rng: random.Random, tier: Tier, name: str, item: str) -> str:

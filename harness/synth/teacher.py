@@ -2,8 +2,9 @@
 
 Three ways to write one solution:
 
-- `concise_solution`: every change as one computation sentence ("17 + 5 = 22."), the key
-  step with its two-sentence derivation ("Twice 17 is 17 * 2 = 34. 3 more is 34 + 3 = 37.").
+- `concise_solution`: every change as one computation sentence led by the problem's own
+  words for it ("buys 5 more: 17 + 5 = 22."), the key step with its two-sentence
+  derivation ("twice the count, plus 3: 17 * 2 = 34. 34 + 3 = 37.").
   It is the students' own style: pretraining teaches it on routine problems.
 - `long_cot`: what a reasoning model writes. The same computations in order, wrapped in an
   opening, a plan, restatements of each change, caught slips ("Wait, ... For a moment I
@@ -23,25 +24,29 @@ from __future__ import annotations
 import random
 
 from harness.config import WorldConfig
-from harness.synth.problems import MULTIPLE_WORD, Spec, Step, _rng, format_answer, synth_specs
+from harness.synth.problems import Spec, Step, _rng, format_answer, synth_specs
 
 TEACHER_NAME = "synth-teacher"
 TEACHER_TIER = "target"  # the teacher explains the problems the students cannot yet solve
 MAX_COT_CHARS = 900
 
 
-def calc(step: Step, before: int, after: int) -> list[str]:
-    """The concise computation of one change (the key step: its two-sentence derivation)."""
+def calc(step: Step, before: int, after: int, anchor: bool = True) -> list[str]:
+    """The concise computation of one change, led by the words of the problem it acts on.
+
+    The key step takes two sentences (times, then plus). `anchor=False` gives the bare
+    equations, as a slip's correction quotes them.
+    """
+    lead = f"{step.anchor}: " if anchor and step.anchor else ""
     if step.kind == "bags":
         k, per = step.bags
-        return [f"{k} * {per} = {k * per}.", f"{before} + {k * per} = {after}."]
+        return [f"{lead}{k} * {per} = {k * per}.", f"{before} + {k * per} = {after}."]
     if step.kind == "scale":
-        return [f"{before} * {step.mult} = {after}."]
+        return [f"{lead}{before} * {step.mult} = {after}."]
     if step.kind == "key":
         times = before * step.mult
-        return [f"{MULTIPLE_WORD[step.mult].capitalize()} {before} is {before} * {step.mult} = {times}.",
-                f"{step.value} more is {times} + {step.value} = {after}."]
-    return [f"{before} {step.kind} {step.value} = {after}."]
+        return [f"{lead}{before} * {step.mult} = {times}.", f"{times} + {step.value} = {after}."]
+    return [f"{lead}{before} {step.kind} {step.value} = {after}."]
 
 
 def continuation(spec: Spec, done: int, values: list[int] | None = None) -> str:
@@ -74,7 +79,7 @@ def _slip(step: Step, before: int, after: int, rng: random.Random) -> list[str]:
     return [
         "Wait, let me look at that again.",
         f"For a moment I thought it was {wrong}.",
-        f"No, it is {after}, because {' '.join(calc(step, before, after))[:-1]}.",
+        f"No, it is {after}, because {' '.join(calc(step, before, after, anchor=False))[:-1]}.",
     ]
 
 
