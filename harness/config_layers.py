@@ -70,25 +70,9 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             return value.lower() in ("true", "1", "yes")
         raise HarnessError(f"{where}: expected true/false, got {value!r}")
     if tp is int:
-        if isinstance(value, bool):
-            raise HarnessError(f"{where}: expected an integer, got {value!r}")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value)
-            except ValueError:
-                pass
-        raise HarnessError(f"{where}: expected an integer, got {value!r}")
+        return _number(value, int, (int,), where, "an integer")
     if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise HarnessError(f"{where}: expected a number, got {value!r}")
+        return _number(value, float, (int, float), where, "a number")
     if tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
@@ -209,3 +193,15 @@ def field_help(cls: type) -> list[tuple[str, str, str]]:
             default = "required"
         rows.append((f.name, default, f.metadata.get("help", "")))
     return rows
+
+
+def _number(value: Any, tp: type, accepted: tuple[type, ...], where: str, noun: str) -> Any:
+    """`value` as `tp`: a number of an `accepted` type (never a bool) or a string that parses."""
+    if isinstance(value, accepted) and not isinstance(value, bool):
+        return tp(value)
+    if isinstance(value, str):
+        try:
+            return tp(value)
+        except ValueError:
+            pass
+    raise HarnessError(f"{where}: expected {noun}, got {value!r}")
