@@ -60,10 +60,11 @@ def main() -> None:
     parser.add_argument("--model", help="a built student folder (else only lengths, with a freshly trained tokenizer)")
     parser.add_argument("--limit", type=int, default=None, help="problems per benchmark for accuracy")
     parser.add_argument("--seed", type=int, default=0, help="world seed of the teacher traces")
+    parser.add_argument("--traces", type=int, default=1000, help="teacher traces to measure (the preset's teacher.num_problems)")
     args = parser.parse_args()
     world = WorldConfig(seed=args.seed)
     tok = AutoTokenizer.from_pretrained(args.model) if args.model else build_tokenizer(world)
-    for key, value in trace_lengths(tok, world).items():
+    for key, value in trace_lengths(tok, world, args.traces).items():
         print(f"{key}: {value}")
     if args.model:
         model = AutoModelForCausalLM.from_pretrained(args.model)
