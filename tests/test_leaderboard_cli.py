@@ -213,16 +213,27 @@ def test_unequal_steps_are_a_finding(tmp_path):
             "full_cot 39)") in text
 
 
-def test_committed_records_without_the_new_fields_render(tmp_path):
-    """The committed synthetic records predate the budget: they render, with — for what they lack."""
-    if not (REPO / "leaderboards" / "synthetic" / "records").is_dir():
+def test_records_without_the_new_fields_render(tmp_path):
+    """Records written before `train.budget` (epochs, no trained tokens) render, with — for what they lack."""
+    source = REPO / "leaderboards" / "synthetic" / "records"
+    if not source.is_dir():
         pytest.skip("no committed records")
-    copy = tmp_path / "leaderboards"
-    shutil.copytree(REPO / "leaderboards", copy)
-    assert run_cli("--records", str(copy), "--out", str(tmp_path / "board.md")) == 0
+    records = tmp_path / "leaderboards" / "synthetic" / "records"
+    records.mkdir(parents=True)
+    for path in source.glob("*.json"):
+        data = json.loads(path.read_text())
+        for record in data:
+            if isinstance(record.get("training"), dict):
+                for key in ("budget", "max_steps", "trained_tokens"):
+                    record["training"].pop(key, None)
+            train = record["manifest"]["config"]["train"]
+            train.pop("budget", None), train.pop("max_steps", None)
+            train["num_train_epochs"] = 3
+        (records / path.name).write_text(json.dumps(data))
+    assert run_cli("--records", str(tmp_path / "leaderboards"), "--out", str(tmp_path / "board.md")) == 0
     text = (tmp_path / "board.md").read_text()
     table = _training_table(text)
-    for method in ("full_cot", "short_cot", "fixed_trunc", "palign"):
+    for method in ("full_cot", "short_cot", "fixed_trunc (ratio=0.5)", "palign"):
         assert table[method]["budget"] == "epochs=3" and table[method]["trained tokens"] == "—", method
         assert table[method]["steps"] != "—" and table[method]["examples"] != "—", method
     assert table["none"]["steps"] == "—" and "predate `train.budget`" in text
