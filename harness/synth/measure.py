@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import statistics
 
-from harness.config import WorldConfig
+from harness.config import WorldConfig, resolve_run_config
 from harness.synth.problems import synth_specs
 from harness.synth.teacher import (TEACHER_TIER, concise_solution, key_sentence, teacher_sentences, trace_rng,
                                    write_up)
@@ -60,11 +60,12 @@ def main() -> None:
     parser.add_argument("--model", help="a built student folder (else only lengths, with a freshly trained tokenizer)")
     parser.add_argument("--limit", type=int, default=None, help="problems per benchmark for accuracy")
     parser.add_argument("--seed", type=int, default=0, help="world seed of the teacher traces")
-    parser.add_argument("--traces", type=int, default=1000, help="teacher traces to measure (the preset's teacher.num_problems)")
+    parser.add_argument("--traces", type=int, default=None, help="teacher traces to measure (default: the preset's teacher.num_problems)")
     args = parser.parse_args()
     world = WorldConfig(seed=args.seed)
     tok = AutoTokenizer.from_pretrained(args.model) if args.model else build_tokenizer(world)
-    for key, value in trace_lengths(tok, world, args.traces).items():
+    traces = args.traces or resolve_run_config().teacher.num_problems
+    for key, value in trace_lengths(tok, world, traces).items():
         print(f"{key}: {value}")
     if args.model:
         model = AutoModelForCausalLM.from_pretrained(args.model)

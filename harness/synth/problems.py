@@ -168,7 +168,6 @@ def _routine_step(rng: random.Random, tier: Tier, name: str, item: str, value: i
 
 
 def _key_step(rng: random.Random, tier: Tier, name: str, item: str, value: int) -> Step:
-    he = PRONOUN[name]
     mult = 3 if value <= tier.triple_upto and rng.random() < 0.4 else 2
     b = rng.randint(*tier.operand)
     times = MULTIPLE_WORD[mult]
