@@ -4,6 +4,7 @@
     python bench/synth_calibration.py g1 [--student synth:tiny] [--split dev|benchmark] [--world-seed N]
     python bench/synth_calibration.py g2 [--student synth:tiny] [--split dev|benchmark] [--world-seed N]
     python bench/synth_calibration.py g3 RECORDS.json [...]     # where palign's rollout judge cut
+    python bench/synth_calibration.py resume [--model synth:tiny|DIR] [--split dev|benchmark] [--world-seed N]
 
 G0 reads result records: every trained method's training report must show zero truncated
 examples, and every run must have completed (both engines refuse any request past the
@@ -231,6 +232,74 @@ def g3(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+# ---------------------------------------------------------------- resumption probe (why G3 fails)
+
+def resume(args: argparse.Namespace) -> int:
+    """Greedy continuations of the base student from teacher prefixes cut around the key step.
+
+    P-ALIGN's rollout judge calls a prefix sufficient when the student, continuing it, reaches
+    the answer; G3 asks that this happen right after the key step. This measures that ability
+    directly: the teacher's long CoT of each held-out target problem cut `offset` sentences
+    after the sentence that states the key step's result (-1: just before it), and, at offset
+    0, the same broken down by where the key step sits (change i of n). `routine` is the same
+    from a random cut of routine problems' CoTs (the skill pretraining's prefix examples teach).
+    """
+    import random
+
+    import torch
+    from math_verify import parse, verify
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from harness.store import RunStore, default_root
+    from harness.synth.pretrain import render
+    from harness.synth.problems import format_answer, synth_specs
+    from harness.synth.teacher import key_sentence, teacher_sentences, trace_rng
+    from harness.synth.world import resolve_student
+
+    world = WorldConfig(seed=args.world_seed)
+    model_dir = args.model
+    if model_dir.startswith("synth:"):
+        model_dir = resolve_student(model_dir, world, RunStore(default_root()))
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    tok.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    stream = "dev" if args.split == "dev" else "benchmark"
+
+    def accuracy(cases: list[tuple[str, str, str]]) -> tuple[float, dict[str, str]]:
+        right, seen = 0, {}
+        for start in range(0, len(cases), 50):
+            chunk = cases[start : start + 50]
+            enc = tok([c[0] for c in chunk], return_tensors="pt", padding=True, add_special_tokens=False)
+            with torch.no_grad():
+                out = model.generate(**enc, max_new_tokens=160, do_sample=False)
+            for (_, answer, group), row in zip(chunk, out[:, enc.input_ids.shape[1] :]):
+                text = tok.decode(row, skip_special_tokens=True)
+                ok = "\\boxed" in text and bool(verify(parse(f"${answer}$"), parse(text)))
+                right += ok
+                tally = seen.setdefault(group, [0, 0])
+                tally[0] += ok
+                tally[1] += 1
+        return right / len(cases), {g: f"{a}/{b}" for g, (a, b) in sorted(seen.items())}
+
+    def cut(spec, k_of) -> tuple[str, str, str]:
+        sentences = teacher_sentences(spec, world, trace_rng(world, spec))
+        k = max(1, min(len(sentences) - 1, k_of(sentences)))
+        group = f"change {spec.key_index + 1} of {len(spec.steps)}" if spec.key_index is not None else "routine"
+        return render(tok, spec.text) + " ".join(s for s, _ in sentences[:k]), format_answer(spec.answer), group
+
+    rng = random.Random(0)
+    routine = synth_specs(stream, "routine", args.n, world.seed)
+    score, _ = accuracy([cut(s, lambda sentences: rng.randint(1, len(sentences) - 1)) for s in routine])
+    print(f"resume ({args.model}, world seed {world.seed}, {args.split}, {args.n} problems, greedy):")
+    print(f"  routine CoT, random cut: {score:.1%}")
+    target = synth_specs(stream, "target", args.n, world.seed)
+    for offset in (-1, 0, 1, 2, 4):
+        score, groups = accuracy([cut(s, lambda sentences, s=s: key_sentence(sentences, s) + offset) for s in target])
+        where = {-1: "one sentence before", 0: "right after", 1: "one sentence after"}.get(offset, f"{offset} sentences after")
+        print(f"  target CoT cut {where} the key step's result: {score:.1%}" + (f"  by key position: {groups}" if offset == 0 else ""))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="check", required=True)
@@ -245,8 +314,13 @@ def main() -> int:
         p.add_argument("--world-seed", type=int, default=0)
         p.add_argument("--set", action="append", help="extra config override for the run")
         p.add_argument("--out", help="where the result record goes")
+    p = sub.add_parser("resume")
+    p.add_argument("--model", default="synth:tiny", help="a model folder or synth:NAME (built or reused in the store)")
+    p.add_argument("--split", choices=("dev", "benchmark"), default="benchmark")
+    p.add_argument("--world-seed", type=int, default=0)
+    p.add_argument("--n", type=int, default=200, help="problems per tier")
     args = parser.parse_args()
-    return {"g0": g0, "g1": g1, "g2": g2, "g3": g3}[args.check](args)
+    return {"g0": g0, "g1": g1, "g2": g2, "g3": g3, "resume": resume}[args.check](args)
 
 
 if __name__ == "__main__":
