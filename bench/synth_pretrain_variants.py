@@ -1,6 +1,6 @@
 """Build a student under a pretraining variant the frozen world does not use, then probe it.
 
-    python bench/synth_pretrain_variants.py --out DIR [--prefix 0.15] [--routine-max 3] [--opaque 0.0] [--lr 3e-3] [--size tiny] [--world-seed 1]
+    python bench/synth_pretrain_variants.py --out DIR [--prefix 0.15] [--routine-max 3] [--opaque 0.0] [--lr X] [--size tiny|small] [--world-seed 1]
 
 The variants were tried (world seed 1, dev split) to make the base student resume a teacher
 CoT right after the key step, which calibration check G3 needs (docs/synthetic-world.md):
@@ -13,8 +13,8 @@ CoT right after the key step, which calibration check G3 needs (docs/synthetic-w
   half of them."): its computation sits in the no-loss teacher prefix, the cut comes 0-2
   sentences after it, and the student learns to go on from there. It is not the key step
   (no affine reading is shown), only practice at stepping past a change it cannot compute.
-- `--lr X`: pretraining learning rate (frozen: 3e-3, tuned for `tiny`); `--size small` builds
-  the larger student.
+- `--lr X`: pretraining learning rate (frozen per size: `harness.synth.pretrain.LEARNING_RATES`);
+  `--size small` builds the larger student.
 
 The frozen world is patched in this process only. The student is saved under DIR/model;
 then (or, with `--probe-only`, for a student already there) it prints greedy base accuracy
@@ -66,9 +66,11 @@ def opaque_spec(rng: random.Random) -> tuple[problems.Spec, int]:
     return problems.Spec(name, item, start, tuple(steps), (), text), at
 
 
-def patch(prefix: float, routine_max: int, opaque: float, lr: float = pretrain.LEARNING_RATE) -> None:
+def patch(prefix: float, routine_max: int, opaque: float, size: str = "tiny", lr: float | None = None) -> None:
     """Apply the variant to the synthetic world's modules (this process only)."""
-    pretrain.PREFIX_FRACTION, pretrain.LEARNING_RATE = prefix, lr
+    pretrain.PREFIX_FRACTION = prefix
+    if lr is not None:
+        pretrain.LEARNING_RATES[size] = lr
     problems.TIERS["routine"] = dataclasses.replace(problems.TIERS["routine"], routine_steps=(2, routine_max))
     base_apply, base_calc, base_check = problems.Step.apply, teacher.calc, teacher._check
 
@@ -116,7 +118,7 @@ def main() -> int:
     parser.add_argument("--prefix", type=float, default=pretrain.PREFIX_FRACTION)
     parser.add_argument("--routine-max", type=int, default=problems.TIERS["routine"].routine_steps[1])
     parser.add_argument("--opaque", type=float, default=0.0)
-    parser.add_argument("--lr", type=float, default=pretrain.LEARNING_RATE)
+    parser.add_argument("--lr", type=float, default=None, help="pretraining learning rate (default: the size's frozen one)")
     parser.add_argument("--size", default="tiny", choices=("tiny", "small"))
     parser.add_argument("--world-seed", type=int, default=1)
     parser.add_argument("--probe-only", action="store_true", help="probe the student already in DIR/model")
@@ -127,9 +129,9 @@ def main() -> int:
     from harness.synth.world import build_student
 
     frozen_routine = problems.TIERS["routine"]
-    patch(args.prefix, args.routine_max, args.opaque, args.lr)
+    patch(args.prefix, args.routine_max, args.opaque, args.size, args.lr)
     world = WorldConfig(seed=args.world_seed)
-    print(f"variant size={args.size} prefix={args.prefix} routine_max={args.routine_max} opaque={args.opaque} lr={args.lr}",
+    print(f"variant size={args.size} prefix={args.prefix} routine_max={args.routine_max} opaque={args.opaque} lr={pretrain.LEARNING_RATES[args.size]}",
           flush=True)
     if not args.probe_only:
         stats = build_student(world, args.size, args.out / "model", measure=False)

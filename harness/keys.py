@@ -44,7 +44,10 @@ def world_inputs(world: WorldConfig, size: str) -> dict[str, Any]:
     The tokenizer corpus holds synthetic teacher traces, so the teacher's settings
     (`verbosity`, `redundancy`, `wrong_fraction`) shape the student's vocabulary too.
     """
-    return {"world": asdict(world), "version": WORLD_REVISION, "size": size}
+    from harness.synth.pretrain import LEARNING_RATES
+
+    return {"world": asdict(world), "version": WORLD_REVISION, "size": size,
+            "pretraining": {"learning_rate": LEARNING_RATES[size]}}
 
 
 # --------------------------------------------------------------------------- teacher

@@ -209,6 +209,17 @@ def test_the_world_key_is_the_key_module_s(tmp_path):
     assert stage.inputs == canonical(world_inputs(cfg.world, "tiny"))
 
 
+def test_a_student_s_pretraining_rate_moves_its_own_key_only(tmp_path, monkeypatch):
+    """Each size has its own pretraining rate: changing small's rebuilds small, not tiny."""
+    from harness.synth import pretrain
+
+    world, store = resolve_run_config().world, RunStore(tmp_path)
+    before = {size: student_stage(world, store, size).key for size in ("tiny", "small")}
+    monkeypatch.setitem(pretrain.LEARNING_RATES, "small", pretrain.LEARNING_RATES["small"] / 2)
+    after = {size: student_stage(world, store, size).key for size in ("tiny", "small")}
+    assert after["tiny"] == before["tiny"] and after["small"] != before["small"]
+
+
 def test_each_stage_runs_with_the_settings_its_key_hashes(tmp_path, monkeypatch, tiny_model_dir):
     """The method's context and the evaluation get the sampling the keys hash (the run seed's)."""
     from harness import keys

@@ -18,7 +18,7 @@ from harness.keys import world_inputs
 from harness.manifest import build_manifest, now
 from harness.store import RunStore
 from harness.synth.models import SIZES, build_model, num_parameters
-from harness.synth.pretrain import drill_examples, greedy_accuracy, pretrain, pretrain_examples, render
+from harness.synth.pretrain import LEARNING_RATES, drill_examples, greedy_accuracy, pretrain, pretrain_examples, render
 from harness.synth.problems import synth_problems
 from harness.synth.teacher import synth_traces
 from harness.synth.tokenizer import train_tokenizer
@@ -59,7 +59,7 @@ def build_student(world: WorldConfig, size: str, out: Path, measure: bool = True
     tokenizer = build_tokenizer(world)
     t_tok = time.time() - t0
     model = build_model(tokenizer, size=size, arch=ARCH, context_length=world.context_length, seed=world.seed)
-    report = pretrain(model, tokenizer, world, description=f"pretraining synth:{size}")
+    report = pretrain(model, tokenizer, world, LEARNING_RATES[size], description=f"pretraining synth:{size}")
     t_train = time.time() - t0 - t_tok
     stats = {
         "size": size,
