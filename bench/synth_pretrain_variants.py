@@ -13,6 +13,11 @@ CoT right after the key step, which calibration check G3 needs (docs/synthetic-w
   half of them."): its computation sits in the no-loss teacher prefix, the cut comes 0-2
   sentences after it, and the student learns to go on from there. It is not the key step
   (no affine reading is shown), only practice at stepping past a change it cannot compute.
+- `--phrasings`: pretraining's routine problems word each change in one of 6-7 forms
+  instead of 3 ("wins 4 stickers in a game", "sells 2 stickers", "doubles her supply of
+  stickers"), so that a change is recognised by being a sentence about the person's count,
+  not by its words (target problems, and the probe, keep the frozen forms). None uses the
+  key step's words (twice, times, as many, before, plus, grow, count).
 - `--lr X`: pretraining learning rate (frozen per size: `harness.synth.pretrain.LEARNING_RATES`);
   `--size small` builds the larger student.
 
@@ -66,9 +71,41 @@ def opaque_spec(rng: random.Random) -> tuple[problems.Spec, int]:
     return problems.Spec(name, item, start, tuple(steps), (), text), at
 
 
-def patch(prefix: float, routine_max: int, opaque: float, size: str = "tiny", lr: float | None = None) -> None:
+def varied_step(rng: random.Random, tier: problems.Tier, name: str, item: str, value: int) -> problems.Step:
+    """A routine change in one of many wordings (the frozen generator's three, or four more)."""
+    step = FROZEN_ROUTINE_STEP(rng, tier, name, item, value)
+    if rng.random() < 0.5:
+        return step
+    he, his = problems.PRONOUN[name].capitalize(), "her" if problems.PRONOUN[name] == "she" else "his"
+    b = step.value
+    if step.kind == "+":
+        text, anchor = rng.choice([(f"{name} wins {b} {item} in a game.", f"wins {b} {item}"),
+                                   (f"{he} picks up {b} extra {item}.", f"picks up {b} extra"),
+                                   (f"{name}'s aunt sends {b} {item} as a gift.", f"sends {b} {item}"),
+                                   (f"{he} collects {b} {item} at school.", f"collects {b} {item}")])
+    elif step.kind == "-":
+        text, anchor = rng.choice([(f"{he} sells {b} {item}.", f"sells {b}"),
+                                   (f"{he} drops {b} {item} on the way home.", f"drops {b}"),
+                                   (f"{b} of {name}'s {item} get broken.", f"{b} of {name}'s {item} get broken"),
+                                   (f"{he} trades away {b} {item}.", f"trades away {b}")])
+    elif step.kind == "scale":
+        word = {2: "doubled", 3: "tripled"}[step.mult]
+        text, anchor = rng.choice([(f"{he} gets {his} stock of {item} {word}.", f"stock of {item} {word}"),
+                                   (f"By evening {name}'s supply of {item} is {word}.", f"supply of {item} is {word}")])
+    else:
+        return step
+    return dataclasses.replace(step, text=text, anchor=anchor)
+
+
+FROZEN_ROUTINE_STEP = problems._routine_step
+
+
+def patch(prefix: float, routine_max: int, opaque: float, size: str = "tiny", lr: float | None = None,
+          phrasings: bool = False) -> None:
     """Apply the variant to the synthetic world's modules (this process only)."""
     pretrain.PREFIX_FRACTION = prefix
+    if phrasings:
+        problems._routine_step = varied_step
     if lr is not None:
         pretrain.LEARNING_RATES[size] = lr
     problems.TIERS["routine"] = dataclasses.replace(problems.TIERS["routine"], routine_steps=(2, routine_max))
@@ -118,6 +155,7 @@ def main() -> int:
     parser.add_argument("--prefix", type=float, default=pretrain.PREFIX_FRACTION)
     parser.add_argument("--routine-max", type=int, default=problems.TIERS["routine"].routine_steps[1])
     parser.add_argument("--opaque", type=float, default=0.0)
+    parser.add_argument("--phrasings", action="store_true", help="many wordings of each routine change in pretraining")
     parser.add_argument("--lr", type=float, default=None, help="pretraining learning rate (default: the size's frozen one)")
     parser.add_argument("--size", default="tiny", choices=("tiny", "small"))
     parser.add_argument("--world-seed", type=int, default=1)
@@ -129,15 +167,16 @@ def main() -> int:
     from harness.synth.world import build_student
 
     frozen_routine = problems.TIERS["routine"]
-    patch(args.prefix, args.routine_max, args.opaque, args.size, args.lr)
+    patch(args.prefix, args.routine_max, args.opaque, args.size, args.lr, args.phrasings)
     world = WorldConfig(seed=args.world_seed)
-    print(f"variant size={args.size} prefix={args.prefix} routine_max={args.routine_max} opaque={args.opaque} lr={pretrain.LEARNING_RATES[args.size]}",
+    print(f"variant size={args.size} prefix={args.prefix} routine_max={args.routine_max} opaque={args.opaque} phrasings={args.phrasings} lr={pretrain.LEARNING_RATES[args.size]}",
           flush=True)
     if not args.probe_only:
         stats = build_student(world, args.size, args.out / "model", measure=False)
         print(f"  {stats['pretraining']['steps']} steps, {stats['pretraining']['tokens']} tokens, "
               f"final loss {stats['pretraining']['final_loss']}, {stats['seconds']['pretraining']} s")
     problems.TIERS["routine"] = frozen_routine  # measure on the frozen tiers
+    problems._routine_step = FROZEN_ROUTINE_STEP
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     model = AutoModelForCausalLM.from_pretrained(args.out / "model").eval()
