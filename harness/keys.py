@@ -44,7 +44,7 @@ def world_inputs(world: WorldConfig, size: str) -> dict[str, Any]:
     The tokenizer corpus holds synthetic teacher traces, so the teacher's settings
     (`verbosity`, `redundancy`, `wrong_fraction`) shape the student's vocabulary too.
     """
-    from harness.synth.pretrain import LEARNING_RATES
+    from harness.synth.pretrain import LEARNING_RATES  # here: it imports transformers, keys is on every start-up
 
     return {"world": asdict(world), "version": WORLD_REVISION, "size": size,
             "pretraining": {"learning_rate": LEARNING_RATES[size]}}
