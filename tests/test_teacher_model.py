@@ -51,9 +51,23 @@ def test_split_output():
     assert split_output("para one.\n\npara two, no box")[1] == "para two, no box"
 
 
-def run_cli(args, **kw):
+# The real CLI with each engine call made 0.5 s slower: a tiny model answers 8 problems in
+# well under the poller's 0.1 s on an idle machine, so without it the kill could land after
+# the last batch.
+SLOW_CLI = """
+import sys, time
+from harness.cli import main
+from harness.engines.hf import HFEngine
+fast = HFEngine.generate
+HFEngine.generate = lambda self, *a, **k: (time.sleep(0.5), fast(self, *a, **k))[1]
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run_cli(args, slow: bool = False, **kw):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.Popen([sys.executable, "-m", "harness.cli", "teacher", *args], env=env,
+    launch = ["-c", SLOW_CLI] if slow else ["-m", "harness.cli"]
+    return subprocess.Popen([sys.executable, *launch, "teacher", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True, **kw)
 
 
@@ -68,7 +82,7 @@ def test_model_source_keeps_first_correct_and_resumes_after_kill(answering_model
             "--set", "teacher.sampling.max_new_tokens=16", "--set", "engine.batch_size=2", "--set", "eval.grader_workers=1",
             "--set", "eval.instruction="]  # no instruction: shorter prompts, as in the teacher's training
 
-    first = run_cli(args)
+    first = run_cli(args, slow=True)
     deadline = time.time() + 120
     partial = []
     while time.time() < deadline and first.poll() is None:
