@@ -71,6 +71,9 @@ def opaque_spec(rng: random.Random) -> tuple[problems.Spec, int]:
     return problems.Spec(name, item, start, tuple(steps), (), text), at
 
 
+FROZEN_ROUTINE_STEP = problems._routine_step
+
+
 def varied_step(rng: random.Random, tier: problems.Tier, name: str, item: str, value: int) -> problems.Step:
     """A routine change in one of many wordings (the frozen generator's three, or four more)."""
     step = FROZEN_ROUTINE_STEP(rng, tier, name, item, value)
@@ -95,9 +98,6 @@ def varied_step(rng: random.Random, tier: problems.Tier, name: str, item: str, v
     else:
         return step
     return dataclasses.replace(step, text=text, anchor=anchor)
-
-
-FROZEN_ROUTINE_STEP = problems._routine_step
 
 
 def patch(prefix: float, routine_max: int, opaque: float, size: str = "tiny", lr: float | None = None,
