@@ -1,6 +1,6 @@
 """Build a student under a pretraining variant the frozen world does not use, then probe it.
 
-    python bench/synth_pretrain_variants.py --out DIR [--prefix 0.15] [--routine-max 3] [--opaque 0.0] [--lr X] [--size tiny|small] [--world-seed 1]
+    python bench/synth_pretrain_variants.py --out DIR [--prefix 0.15] [--routine-max 3] [--opaque 0.0] [--phrasings] [--lr X] [--size tiny|small] [--world-seed 1]
 
 The variants were tried (world seed 1, dev split) to make the base student resume a teacher
 CoT right after the key step, which calibration check G3 needs (docs/synthetic-world.md):
