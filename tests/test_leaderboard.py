@@ -199,7 +199,7 @@ def test_each_student_is_compared_with_its_own_full_cot(tmp_path):
 
 
 def test_training_numbers_and_dropped_traces_per_row(tmp_path):
-    from harness.leaderboard import dropped_by_reason, training_budget, training_value
+    from harness.leaderboard import dropped_by_reason, training_budget, training_rate, training_value
 
     g = np.ones((4, 1), dtype=bool)
     folder = tmp_path / "records"
@@ -215,14 +215,15 @@ def test_training_numbers_and_dropped_traces_per_row(tmp_path):
     assert training_value(palign, "examples").mean == 10
     assert dropped_by_reason(palign) == {"empty_cot": 0.0, "no_correct_continuation": pytest.approx(11 / 3)}
     assert training_budget(palign.records[0]) == ("steps=40", False)
-    # a method that does not train has no training numbers and no budget
+    # a method that does not train has no training numbers, no budget and no rate
     assert training_value(none, "steps") is None and training_budget(none.records[0]) is None
+    assert training_rate(none.records[0]) is None
     assert dropped_by_reason(none) is None
 
 
 def test_records_from_before_the_budget_still_give_their_numbers(tmp_path):
     """Old records: steps and examples are there, the new fields are not, and the budget was epochs."""
-    from harness.leaderboard import training_budget, training_value
+    from harness.leaderboard import training_budget, training_rate, training_value
 
     record = make_record("full_cot", 0, {"b": np.ones((4, 1), dtype=bool)}, training={"steps": 39, "epochs": 3.0})
     record["manifest"]["config"]["train"] = {"num_train_epochs": 3.0, "learning_rate": 1e-3}
@@ -231,3 +232,4 @@ def test_records_from_before_the_budget_still_give_their_numbers(tmp_path):
     assert training_value(row, "steps").mean == 39
     assert training_value(row, "trained_tokens") is None and training_value(row, "examples_seen") is None
     assert training_budget(row.records[0]) == ("epochs=3", True)
+    assert training_rate(row.records[0]) == "0.001"  # read from the config the record carries

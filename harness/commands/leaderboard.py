@@ -21,7 +21,7 @@ from harness.errors import HarnessError
 from harness.leaderboard import (BASELINE, BOOTSTRAP_SAMPLES, K_VALUES, Estimate, Row, average_estimate,
                                  baseline_for, build_rows, dropped_by_reason, find_records, kept_ratios,
                                  paired_difference, pass_estimate, setup_folder, tokens_estimate, training_budget,
-                                 training_value)
+                                 training_rate, training_value)
 from harness.leaderboard_metrics import other_metrics_section
 
 HELP = "Render leaderboards/README.md from stored result records (--check to verify)."
@@ -206,11 +206,13 @@ def training_section(rows: list[Row]) -> list[str]:
         budgets = [training_budget(r) for r in row.records]
         inferred |= any(b and b[1] for b in budgets)
         shown = sorted({b[0] for b in budgets if b})
-        cells = [row.label, row.student, str(len(row.records)), ", ".join(shown) or "—"]
+        rates = sorted({rate for rate in map(training_rate, row.records) if rate})
+        cells = [row.label, row.student, str(len(row.records)), ", ".join(shown) or "—", ", ".join(rates) or "—"]
         cells += [fmt(training_value(row, name), scale=1.0, digits=0) for _, name in TRAINING_COLUMNS]
         cells.append(_dropped(dropped_by_reason(row)))
         table.append(cells)
-    headers = ["method", "student", "seeds", "budget", *(h for h, _ in TRAINING_COLUMNS), "dropped traces (mean per seed)"]
+    headers = ["method", "student", "seeds", "budget", "learning rate", *(h for h, _ in TRAINING_COLUMNS),
+               "dropped traces (mean per seed)"]
     lines = [tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)]
     if inferred:
         lines += ["", "Some records predate `train.budget`; they trained by epochs, so their budget is shown as "
