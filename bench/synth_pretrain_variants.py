@@ -1,6 +1,6 @@
 """Build a student under a pretraining variant the frozen world does not use, then probe it.
 
-    python bench/synth_pretrain_variants.py --out DIR [--prefix 0.15] [--routine-max 3] [--opaque 0.0] [--phrasings] [--lr X] [--size tiny|small] [--world-seed 1]
+    python bench/synth_pretrain_variants.py --out DIR [--prefix 0.15] [--routine-max 3] [--opaque 0.0 [--novel]] [--phrasings] [--lr X] [--size tiny|small] [--world-seed 1]
 
 The variants were tried (world seed 1, dev split) to make the base student resume a teacher
 CoT right after the key step, which calibration check G3 needs (docs/synthetic-world.md):
@@ -13,6 +13,11 @@ CoT right after the key step, which calibration check G3 needs (docs/synthetic-w
   half of them."): its computation sits in the no-loss teacher prefix, the cut comes 0-2
   sentences after it, and the student learns to go on from there. It is not the key step
   (no affine reading is shown), only practice at stepping past a change it cannot compute.
+- `--novel` (with `--opaque`): the opaque change is worded from words drawn at random
+  ("Next, Mia stacks the coins by color.": 6 leads x 36 verbs x 24 endings), so no wording
+  can be learned as "a change", and its computation in the prefix is affine (x * m, then
+  + c: the key step's shape), an addition or a subtraction. The student still never reads
+  the key step's words, nor learns (with loss) to compute an affine change.
 - `--phrasings`: pretraining's routine problems word each change in one of 6-7 forms
   instead of 3 ("wins 4 stickers in a game", "sells 2 stickers", "doubles her supply of
   stickers"), so that a change is recognised by being a sentence about the person's count,
@@ -57,14 +62,41 @@ def opaque_step(rng: random.Random, name: str, item: str, value: int) -> problem
     return problems.Step("set", v, text, anchor=anchor)
 
 
-def opaque_spec(rng: random.Random) -> tuple[problems.Spec, int]:
+# Words for novel changes: none is a routine change's word or the key step's (twice, times,
+# as many, before, plus, grow, count, after, then).
+NOVEL_VERBS = ("paints", "sorts", "stacks", "washes", "labels", "wraps", "hides", "polishes", "arranges", "measures",
+               "inspects", "photographs", "folds", "shuffles", "carries", "lines up", "packs", "marks", "scatters",
+               "spreads out", "guards", "checks on", "moves", "boxes", "ties up", "weighs", "dusts", "names",
+               "rearranges", "tidies", "decorates", "displays", "swaps around", "stores", "cleans", "groups")
+NOVEL_TAILS = ("near the window", "in a red box", "with great care", "by color", "on the top shelf", "under the bed",
+               "for the fair", "in two rows", "before dinner", "behind the door", "at the market", "with a ribbon",
+               "in the garden", "by size", "on a tray", "in the attic", "for a picture", "beside the lamp",
+               "during the storm", "with her cousin", "in a tin", "by the river", "on the porch", "at noon")
+NOVEL_LEADS = ("", "", "Later, ", "Next, ", "Soon ", "In the evening ")
+
+
+def novel_step(rng: random.Random, name: str, item: str, value: int) -> problems.Step:
+    """A change in words drawn at random (thousands of wordings), so no wording can be learned as
+    "a change"; the computation shown for it is affine (x * m, then + c), an addition or a subtraction."""
+    verb, tail = rng.choice(NOVEL_VERBS), rng.choice(NOVEL_TAILS)
+    lead = rng.choice(NOVEL_LEADS)
+    text, anchor = f"{lead}{name} {verb} the {item} {tail}.", f"{verb} the {item} {tail}"
+    kind = rng.choice(["affine", "affine", "+", "-"] if value > 2 else ["affine", "+"])
+    if kind == "affine":
+        return problems.Step("affine", rng.randint(1, 6), text, mult=2 if value > 20 or rng.random() < 0.6 else 3,
+                             anchor=anchor)
+    return problems.Step(kind, rng.randint(1, min(6, value - 1)) if kind == "-" else rng.randint(1, 6), text, anchor=anchor)
+
+
+def opaque_spec(rng: random.Random, novel: bool = False) -> tuple[problems.Spec, int]:
     tier = problems.TIERS["routine"]
     name, item = rng.choice(problems.NAMES), rng.choice(problems.ITEMS)
     start, count = rng.randint(*tier.start), rng.randint(*tier.routine_steps)
     at = rng.randint(0, count - 1)
     steps, value = [], start
+    odd = novel_step if novel else opaque_step
     for i in range(count + 1):
-        step = opaque_step(rng, name, item, value) if i == at else problems._routine_step(rng, tier, name, item, value)
+        step = odd(rng, name, item, value) if i == at else problems._routine_step(rng, tier, name, item, value)
         steps.append(step)
         value = step.apply(value)
     text = " ".join([f"{name} has {start} {item}."] + [s.text for s in steps] + [f"How many {item} does {name} have now?"])
@@ -101,7 +133,7 @@ def varied_step(rng: random.Random, tier: problems.Tier, name: str, item: str, v
 
 
 def patch(prefix: float, routine_max: int, opaque: float, size: str = "tiny", lr: float | None = None,
-          phrasings: bool = False) -> None:
+          phrasings: bool = False, novel: bool = False) -> None:
     """Apply the variant to the synthetic world's modules (this process only)."""
     pretrain.PREFIX_FRACTION = prefix
     if phrasings:
@@ -112,6 +144,8 @@ def patch(prefix: float, routine_max: int, opaque: float, size: str = "tiny", lr
     base_apply, base_calc, base_check = problems.Step.apply, teacher.calc, teacher._check
 
     def apply(self: problems.Step, x: int) -> int:
+        if self.kind == "affine":
+            return x * self.mult + self.value
         return self.value if self.kind == "set" else x // 2 if self.kind == "half" else base_apply(self, x)
 
     def calc(step: problems.Step, before: int, after: int, anchor: bool = True) -> list[str]:
@@ -120,10 +154,12 @@ def patch(prefix: float, routine_max: int, opaque: float, size: str = "tiny", lr
             return [f"{lead}now it is {after}."]
         if step.kind == "half":
             return [f"{lead}{before} / 2 = {after}."]
+        if step.kind == "affine":  # the key step's shape, in words the student never reads as one
+            return [f"{lead}{before} * {step.mult} = {before * step.mult}.", f"{before * step.mult} + {step.value} = {after}."]
         return base_calc(step, before, after, anchor)
 
     def check(step: problems.Step, before: int, after: int) -> str:
-        return "That seems fine so far." if step.kind in ("set", "half") else base_check(step, before, after)
+        return "That seems fine so far." if step.kind in ("set", "half", "affine") else base_check(step, before, after)
 
     def examples(world):  # pretrain.pretrain_examples, plus the opaque prefix examples
         out = []
@@ -133,7 +169,7 @@ def patch(prefix: float, routine_max: int, opaque: float, size: str = "tiny", lr
                 out.append(pretrain.Example(spec.text, "", teacher.concise_solution(spec)))
                 continue
             if rng.random() < opaque:
-                spec, at = opaque_spec(rng)
+                spec, at = opaque_spec(rng, novel)
                 sentences = teacher.teacher_sentences(spec, world, rng)
                 done = next(i + 1 for i, (_, d) in enumerate(sentences) if d > at)
                 k = min(len(sentences) - 1, done + rng.choice([0, 0, 1, 2]))
@@ -156,6 +192,7 @@ def main() -> int:
     parser.add_argument("--routine-max", type=int, default=problems.TIERS["routine"].routine_steps[1])
     parser.add_argument("--opaque", type=float, default=0.0)
     parser.add_argument("--phrasings", action="store_true", help="many wordings of each routine change in pretraining")
+    parser.add_argument("--novel", action="store_true", help="the opaque changes in randomly drawn words (with --opaque)")
     parser.add_argument("--lr", type=float, default=None, help="pretraining learning rate (default: the size's frozen one)")
     parser.add_argument("--size", default="tiny", choices=("tiny", "small"))
     parser.add_argument("--world-seed", type=int, default=1)
@@ -167,9 +204,9 @@ def main() -> int:
     from harness.synth.world import build_student
 
     frozen_routine = problems.TIERS["routine"]
-    patch(args.prefix, args.routine_max, args.opaque, args.size, args.lr, args.phrasings)
+    patch(args.prefix, args.routine_max, args.opaque, args.size, args.lr, args.phrasings, args.novel)
     world = WorldConfig(seed=args.world_seed)
-    print(f"variant size={args.size} prefix={args.prefix} routine_max={args.routine_max} opaque={args.opaque} phrasings={args.phrasings} lr={pretrain.LEARNING_RATES[args.size]}",
+    print(f"variant size={args.size} prefix={args.prefix} routine_max={args.routine_max} opaque={args.opaque} novel={args.novel} phrasings={args.phrasings} lr={pretrain.LEARNING_RATES[args.size]}",
           flush=True)
     if not args.probe_only:
         stats = build_student(world, args.size, args.out / "model", measure=False)
