@@ -41,3 +41,29 @@ def test_opaque_variant_puts_the_opaque_change_only_in_the_unlearned_prefix():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ok")
+
+
+def test_novel_variant_words_each_change_anew_and_never_teaches_its_computation():
+    # --novel: the opaque change is worded from random words (many distinct wordings), none of
+    # the key step's words appears anywhere, and its affine computation is only in the prefix.
+    code = (
+        "import sys; sys.argv = ['x']; sys.path.insert(0, 'bench')\n"
+        "import synth_pretrain_variants as v\n"
+        "from harness.config import WorldConfig\n"
+        "import harness.synth.pretrain as p\n"
+        "v.patch(prefix=1.0, routine_max=4, opaque=1.0, novel=True)\n"
+        "ex = p.pretrain_examples(WorldConfig(pretrain_problems=200))\n"
+        "assert len(ex) == 200 and all(e.prefix for e in ex)\n"
+        "odd = [next(s for s in e.prompt.split('. ') if any(t in s for t in v.NOVEL_TAILS)) for e in ex]\n"
+        "assert len(set(odd)) > 150, len(set(odd))\n"
+        "key_words = (' twice ', ' times ', 'as many', 'before,', ' plus ', ' grow ', ' count,')\n"
+        "assert not any(w in e.prompt + ' ' + e.prefix + ' ' + e.target for e in ex for w in key_words)\n"
+        "import re\n"
+        "affine = [e for e in ex if re.search(r'\\* [23] = (\\d+)\\. \\1 \\+ ', e.prefix)]\n"
+        "assert len(affine) > 50\n"
+        "assert not any(t in e.target for e in ex for t in v.NOVEL_TAILS)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("ok")
