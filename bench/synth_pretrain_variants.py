@@ -16,8 +16,9 @@ CoT right after the key step, which calibration check G3 needs (docs/synthetic-w
 - `--novel` (with `--opaque`): the opaque change is worded from words drawn at random
   ("Next, Mia stacks the coins by color.": 6 leads x 36 verbs x 24 endings), so no wording
   can be learned as "a change", and its computation in the prefix is affine (x * m, then
-  + c: the key step's shape), an addition or a subtraction. The student still never reads
-  the key step's words, nor learns (with loss) to compute an affine change.
+  + c: the key step's shape), an addition or a subtraction. The student never reads the key
+  step's wordings (one of its words, "before", is in the ending "before dinner"), nor
+  learns (with loss) to compute an affine change.
 - `--phrasings`: pretraining's routine problems word each change in one of 6-7 forms
   instead of 3 ("wins 4 stickers in a game", "sells 2 stickers", "doubles her supply of
   stickers"), so that a change is recognised by being a sentence about the person's count,
@@ -62,8 +63,9 @@ def opaque_step(rng: random.Random, name: str, item: str, value: int) -> problem
     return problems.Step("set", v, text, anchor=anchor)
 
 
-# Words for novel changes: none is a routine change's word or the key step's (twice, times,
-# as many, before, plus, grow, count, after, then).
+# Words for novel changes: none is a routine change's word, and of the key step's words (twice,
+# times, as many, before, plus, grow, count, after, then) only "before" occurs, in "before
+# dinner" (the measured runs used this list as it is).
 NOVEL_VERBS = ("paints", "sorts", "stacks", "washes", "labels", "wraps", "hides", "polishes", "arranges", "measures",
                "inspects", "photographs", "folds", "shuffles", "carries", "lines up", "packs", "marks", "scatters",
                "spreads out", "guards", "checks on", "moves", "boxes", "ties up", "weighs", "dusts", "names",

@@ -44,8 +44,8 @@ def test_opaque_variant_puts_the_opaque_change_only_in_the_unlearned_prefix():
 
 
 def test_novel_variant_words_each_change_anew_and_never_teaches_its_computation():
-    # --novel: the opaque change is worded from random words (many distinct wordings), none of
-    # the key step's words appears anywhere, and its affine computation is only in the prefix.
+    # --novel: the opaque change is worded from random words (many distinct wordings), no piece
+    # of a key-step wording appears anywhere, and its affine computation is only in the prefix.
     code = (
         "import sys; sys.argv = ['x']; sys.path.insert(0, 'bench')\n"
         "import synth_pretrain_variants as v\n"
