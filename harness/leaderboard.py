@@ -377,17 +377,6 @@ def training_budget(record: Record) -> tuple[str, bool] | None:
     return f"{budget}={shown}", inferred
 
 
-def training_rate(record: Record) -> str | None:
-    """The peak learning rate of the record's training, from the config in its manifest; None when
-    the method does not train or the record does not say. The students of one board may differ
-    in it (a rate that suits one size breaks another), so the board shows it per row."""
-    if not isinstance(record.data["training"], dict):
-        return None
-    config = (record.data.get("manifest") or {}).get("config") or {}
-    rate = ((config.get("train") or {}) if isinstance(config, dict) else {}).get("learning_rate")
-    return f"{rate:g}" if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None
-
-
 def kept_ratios(row: Row) -> list[float]:
     """Every kept-prefix ratio the method reported, pooled over seeds (empty when not a prefix method)."""
     return [float(x) for r in row.records for x in (r.data["method_stats"] or {}).get("kept_prefix_ratios") or []]

@@ -199,7 +199,8 @@ def test_each_student_is_compared_with_its_own_full_cot(tmp_path):
 
 
 def test_training_numbers_and_dropped_traces_per_row(tmp_path):
-    from harness.leaderboard import dropped_by_reason, training_budget, training_rate, training_value
+    from harness.commands.leaderboard import training_rate
+    from harness.leaderboard import dropped_by_reason, training_budget, training_value
 
     g = np.ones((4, 1), dtype=bool)
     folder = tmp_path / "records"
@@ -223,7 +224,8 @@ def test_training_numbers_and_dropped_traces_per_row(tmp_path):
 
 def test_records_from_before_the_budget_still_give_their_numbers(tmp_path):
     """Old records: steps and examples are there, the new fields are not, and the budget was epochs."""
-    from harness.leaderboard import training_budget, training_rate, training_value
+    from harness.commands.leaderboard import training_rate
+    from harness.leaderboard import training_budget, training_value
 
     record = make_record("full_cot", 0, {"b": np.ones((4, 1), dtype=bool)}, training={"steps": 39, "epochs": 3.0})
     record["manifest"]["config"]["train"] = {"num_train_epochs": 3.0, "learning_rate": 1e-3}

@@ -18,10 +18,10 @@ from tabulate import tabulate
 from harness.console import console
 from harness.contrasts import BoardSettings, board_settings, contrasts
 from harness.errors import HarnessError
-from harness.leaderboard import (BASELINE, BOOTSTRAP_SAMPLES, K_VALUES, Estimate, Row, average_estimate,
+from harness.leaderboard import (BASELINE, BOOTSTRAP_SAMPLES, K_VALUES, Estimate, Record, Row, average_estimate,
                                  baseline_for, build_rows, dropped_by_reason, find_records, kept_ratios,
                                  paired_difference, pass_estimate, setup_folder, tokens_estimate, training_budget,
-                                 training_rate, training_value)
+                                 training_value)
 from harness.leaderboard_metrics import other_metrics_section
 
 HELP = "Render leaderboards/README.md from stored result records (--check to verify)."
@@ -193,6 +193,17 @@ def results_table(rows: list[Row], benches: list[str]) -> str:
         cells.append(f"{sum(ratios) / len(ratios):.2f}" if ratios else "—")
         table.append(cells)
     return tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def training_rate(record: Record) -> str | None:
+    """The peak learning rate of the record's training, from the config in its manifest; None when
+    the method does not train or the record does not say. The students of one board may differ
+    in it (a rate that suits one size breaks another), so the board shows it per row."""
+    if not isinstance(record.data["training"], dict):
+        return None
+    config = (record.data.get("manifest") or {}).get("config") or {}
+    rate = ((config.get("train") or {}) if isinstance(config, dict) else {}).get("learning_rate")
+    return f"{rate:g}" if isinstance(rate, (int, float)) and not isinstance(rate, bool) else None
 
 
 TRAINING_COLUMNS = (("steps", "steps"), ("examples", "examples"), ("examples seen", "examples_seen"),
