@@ -189,7 +189,7 @@ def g2(args: argparse.Namespace) -> int:
 
 def g3(args: argparse.Namespace) -> int:
     from harness.synth.problems import synth_specs
-    from harness.synth.teacher import key_sentence, teacher_sentences, trace_rng
+    from harness.synth.teacher import key_sentence, teacher_trace
     from harness.toolkit.splitter import split_pieces
 
     ok = True
@@ -205,10 +205,14 @@ def g3(args: argparse.Namespace) -> int:
             if trace_id not in cuts:
                 continue
             t, m = cuts[trace_id]
-            sentences = teacher_sentences(spec, world, trace_rng(world, spec))
+            sentences = teacher_trace(world, spec)
             text = " ".join(s for s, _ in sentences)
             key_end = len(" ".join(s for s, _ in sentences[: key_sentence(sentences, spec)]))
             pieces = split_pieces(text)
+            if len(pieces) != m:  # the record's traces are not this world's: every figure would be wrong
+                print(f"G3: {trace_id} has {m} pieces in the record but {len(pieces)} in world seed {world.seed}'s "
+                      f"teacher trace; pass the record's --world-seed")
+                return 2
             ends, total = [], 0
             for piece in pieces:
                 total += len(piece)

@@ -1,9 +1,15 @@
 """The calibration tools under bench/ that docs/synthetic-world.md quotes: they must keep running."""
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from harness.config import WorldConfig
+from harness.synth.problems import synth_specs
+from harness.synth.teacher import synth_traces
+from harness.toolkit.splitter import split_pieces
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"HF_HUB_OFFLINE": "1", "PATH": os.environ.get("PATH", ""), "OMP_NUM_THREADS": "1"}
@@ -66,3 +72,38 @@ def _run_patched(checks: str) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ok")
+
+
+def _g3(tmp_path: Path, cuts: dict, world_seed: int) -> subprocess.CompletedProcess:
+    record = {"method": "palign", "seed": 0, "method_stats": {"chosen_cuts": cuts},
+              "teacher_data": {"num_traces": 40}}
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    return subprocess.run([sys.executable, str(ROOT / "bench" / "synth_calibration.py"), "g3", str(path),
+                           "--world-seed", str(world_seed)], capture_output=True, text=True, env=ENV, timeout=120)
+
+
+def test_g3_locates_the_key_step_in_the_traces_the_method_searched(tmp_path):
+    # Cuts placed one piece after the key step's result, found in the teacher's own records,
+    # must all read as "within 2 after": G3 has to rebuild exactly those traces (it once
+    # rebuilt other traces of the same problems, and every G3 figure was wrong).
+    world = WorldConfig(seed=3)
+    specs = synth_specs("teacher", "target", 40, world.seed)
+    cuts = {}
+    for spec, record in zip(specs, synth_traces(world, 40)):
+        values = spec.values()
+        i = spec.key_index
+        result = f"{values[i] * spec.steps[i].mult} + {spec.steps[i].value} = {values[i + 1]}."
+        pieces = split_pieces(record["long_cot"])
+        if not record["long_cot"].endswith(f"\\boxed{{{record['answer']}}}"):
+            continue  # a trace where the teacher erred: its key step's result is another number
+        key_piece = next(j + 1 for j, piece in enumerate(pieces) if result in piece)
+        cuts[record["id"]] = [key_piece + 1, len(pieces)]
+    assert len(cuts) >= 30
+    out = _g3(tmp_path, cuts, world.seed)
+    assert out.returncode in (0, 1), out.stdout + out.stderr
+    assert f"{len(cuts)} cuts" in out.stdout and f"{{'within 2 after': {len(cuts)}}}" in out.stdout, out.stdout
+    assert "median offset 1" in out.stdout
+
+    wrong_world = _g3(tmp_path, cuts, world.seed + 1)
+    assert wrong_world.returncode == 2 and "pass the record's --world-seed" in wrong_world.stdout

@@ -14,8 +14,7 @@ import statistics
 
 from harness.config import WorldConfig, resolve_run_config
 from harness.synth.problems import synth_specs
-from harness.synth.teacher import (TEACHER_TIER, concise_solution, key_sentence, teacher_sentences, trace_rng,
-                                   write_up)
+from harness.synth.teacher import TEACHER_TIER, concise_solution, key_sentence, teacher_trace, write_up
 
 
 def trace_lengths(tokenizer, world: WorldConfig, n: int = 300) -> dict:
@@ -25,7 +24,7 @@ def trace_lengths(tokenizer, world: WorldConfig, n: int = 300) -> dict:
     count = lambda text: len(tokenizer(text, add_special_tokens=False).input_ids)  # noqa: E731
     longs, ups, concise, pieces, depth, totals = [], [], [], [], [], []
     for spec in synth_specs("teacher", TEACHER_TIER, n, world.seed):
-        sentences = teacher_sentences(spec, world, trace_rng(world, spec))
+        sentences = teacher_trace(world, spec)
         text = " ".join(s for s, _ in sentences)
         longs.append(count(text))
         ups.append(count(write_up(spec)))

@@ -175,18 +175,28 @@ def trace_rng(world: WorldConfig, spec: Spec) -> random.Random:
     return _rng(world.seed, "teacher-cot", spec.text)
 
 
+def teacher_trace(world: WorldConfig, spec: Spec) -> list[tuple[str, int]]:
+    """The sentences of the long CoT the teacher writes for `spec`, exactly as in its records.
+
+    Checks that locate a step inside a teacher trace must rebuild it with this: the trace's
+    random stream first decides whether the teacher errs, so `teacher_sentences` on a fresh
+    `trace_rng` writes a different trace of the same problem.
+    """
+    rng = trace_rng(world, spec)
+    wrong = rng.random() < world.wrong_fraction
+    values = _wrong_values(spec, rng) if wrong else None
+    return teacher_sentences(spec, world, rng, values)
+
+
 def synth_traces(world: WorldConfig, n: int) -> list[dict]:
     """`n` teacher records from the teacher stream, all of the target tier."""
     records = []
     for i, spec in enumerate(synth_specs("teacher", TEACHER_TIER, n, world.seed)):
-        rng = trace_rng(world, spec)
-        wrong = rng.random() < world.wrong_fraction
-        values = _wrong_values(spec, rng) if wrong else None
         records.append({
             "id": f"synth-teacher-{TEACHER_TIER}-{i:04d}",
             "problem": spec.text,
             "answer": format_answer(spec.answer),
-            "long_cot": long_cot(spec, world, rng, values),
+            "long_cot": " ".join(s for s, _ in teacher_trace(world, spec)),
             "short_cot": write_up(spec),
             "source": "synth",
             "teacher": TEACHER_NAME,
