@@ -31,32 +31,13 @@ def test_opaque_variant_puts_the_opaque_change_only_in_the_unlearned_prefix():
     # Every prefix example built around an opaque change: its computation must sit in the
     # no-loss prefix, never in the text the student learns (it is not to be taught).
     checks = (
-        "v.patch(prefix=1.0, routine_max=4, opaque=1.0)\n"
+        "v.patch(prefix=1.0, novel_fraction=1.0, fixed_opaque=True)\n"
         "ex = p.pretrain_examples(WorldConfig(pretrain_problems=60))\n"
         "marks = ('now it is', ' / 2 = ')\n"
         "assert len(ex) == 60 and all(e.prefix for e in ex)\n"
         "assert all(any(m in e.prefix for m in marks) for e in ex), [e.prefix for e in ex][:3]\n"
         "assert not any(m in e.target for e in ex for m in marks)\n"
         "assert all(e.target.endswith('}.') for e in ex)\n"
-    )
-    _run_patched(checks)
-
-
-def test_novel_variant_words_each_change_anew_and_never_teaches_its_computation():
-    # --novel: the opaque change is worded from random words (many distinct wordings), no piece
-    # of a key-step wording appears anywhere, and its affine computation is only in the prefix.
-    checks = (
-        "v.patch(prefix=1.0, routine_max=4, opaque=1.0, novel=True)\n"
-        "ex = p.pretrain_examples(WorldConfig(pretrain_problems=200))\n"
-        "assert len(ex) == 200 and all(e.prefix for e in ex)\n"
-        "odd = [next(s for s in e.prompt.split('. ') if any(t in s for t in v.NOVEL_TAILS)) for e in ex]\n"
-        "assert len(set(odd)) > 150, len(set(odd))\n"
-        "key_words = (' twice ', ' times ', 'as many', 'before,', ' plus ', ' grow ', ' count,')\n"
-        "assert not any(w in e.prompt + ' ' + e.prefix + ' ' + e.target for e in ex for w in key_words)\n"
-        "import re\n"
-        "affine = [e for e in ex if re.search(r'\\* [23] = (\\d+)\\. \\1 \\+ ', e.prefix)]\n"
-        "assert len(affine) > 50\n"
-        "assert not any(t in e.target for e in ex for t in v.NOVEL_TAILS)\n"
     )
     _run_patched(checks)
 
@@ -107,3 +88,27 @@ def test_g3_locates_the_key_step_in_the_traces_the_method_searched(tmp_path):
 
     wrong_world = _g3(tmp_path, cuts, world.seed + 1)
     assert wrong_world.returncode == 2 and "pass the record's --world-seed" in wrong_world.stdout
+
+
+def test_sufficiency_replay_finds_the_key_step_when_sufficiency_starts_there_and_stays():
+    sys.path.insert(0, str(ROOT / "bench"))
+    import synth_sufficiency as s
+
+    rows = [{"p": [0.0] * (k - 1) + [1.0] * (m - k + 1), "key_piece": k} for k, m in [(3, 20), (11, 22), (17, 18)]]
+    assert s.replay(rows, rollouts=2, threshold=0.5) == {"within 2 after": 3 * s.REPLAYS}
+    # a dip after the key step sends some searches later: that is what G3 measures
+    dipped = [{"p": [0.0] * 7 + [1.0, 1.0] + [0.0] * 3 + [1.0] * 8, "key_piece": 8}]  # the first mid, 10, fails
+    tally = s.replay(dipped, rollouts=2, threshold=0.5)
+    assert tally["later"] == s.REPLAYS and s.where(None) == "none sufficient"
+
+
+def test_sufficiency_profile_runs_on_a_real_architecture(tiny_model_dir, tmp_path):
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "synth_sufficiency.py"), "--model", str(tiny_model_dir),
+                          "--traces", "2", "--samples", "2", "--json", str(tmp_path / "p.json")],
+                         capture_output=True, text=True, env=ENV, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("sufficiency (") and "2 traces, 2 samples per prefix" in lines[0]
+    assert "mean p by offset" in lines[1] and "shortest prefix" in lines[2] and "binary search, k=2" in lines[3]
+    rows = json.loads((tmp_path / "p.json").read_text())
+    assert len(rows) == 2 and all(1 <= r["key_piece"] <= r["pieces"] and 0 < len(r["p"]) <= r["pieces"] for r in rows)

@@ -135,3 +135,20 @@ def test_long_cot_is_several_times_the_write_up_and_fits_the_context_with_its_pr
     assert 150 <= statistics.median(long_tokens) <= 400
     worst = max(n(render(tok, r["problem"])) + n(r["long_cot"]) for r in records)
     assert worst + 2 <= WorldConfig().context_length  # + end of turn and newline
+
+
+def test_a_check_between_the_steps_ends_on_the_count_the_solution_goes_on_from():
+    # A prefix cut right after a re-check must not end on a stale count: the students go on
+    # from the last number they read (revision 2.3).
+    world, seen = WorldConfig(), 0
+    for spec in synth_specs("teacher", "target", 200, 0):
+        sentences = teacher_sentences(spec, world, trace_rng(world, spec))
+        values = spec.values()
+        verifying = False
+        for text, done in sentences:
+            verifying |= text.startswith("Let me verify the whole chain")
+            if text.startswith("Check:") and not verifying:
+                # a doubling's check is the sum that gives the new count ("Check: 4 + 4 = 8. Good.")
+                assert text.endswith((f"so {values[done]} is right. Good.", f" = {values[done]}. Good.")), text
+                seen += 1
+    assert seen > 100

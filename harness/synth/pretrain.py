@@ -3,8 +3,10 @@
 The base student sees concise solutions of routine problems (pretrain stream) in exactly
 the chat format the evaluation uses, plus examples whose assistant turn starts with a
 prefix of the teacher's long CoT of a routine problem (no loss) and goes on concisely, so
-it can continue a given partial answer (what P-ALIGN's rollouts ask of it). It never sees
-the key step of the target tier: that is left for distillation to teach.
+it can continue a given partial answer (what P-ALIGN's rollouts ask of it). Half of those
+are built around a change in words it never sees again (`harness.synth.novel`), so it learns
+to go on past a change it cannot read. It never sees the key step of the target tier: that
+is left for distillation to teach.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from dataclasses import dataclass
 
 from harness.config import PAPER_INSTRUCTION, WorldConfig
 from harness.console import progress
+from harness.synth.novel import novel_spec
 from harness.synth.problems import Spec, _rng, synth_specs
 from harness.synth.teacher import concise_solution, continuation, teacher_sentences
 from harness.synth.tokenizer import END_OF_TURN
 
 PRETRAIN_TIER = "routine"
-PREFIX_FRACTION = 0.15  # share of pretraining examples that continue a teacher-CoT prefix
+PREFIX_FRACTION = 0.25  # share of pretraining examples that continue a teacher-CoT prefix
+# Of those, the share built around a novel change (harness.synth.novel), cut 0-2 sentences
+# after its computation, so the student learns to go on past a change it cannot read.
+NOVEL_FRACTION = 0.5
 BATCH_SIZE = 8
 # Peak learning rate per student size. 3e-3 was tuned for `tiny` with the world; at that rate
 # the 5M-parameter `small` ends at loss 0.27 (tiny: 0.048) and solves 12% of routine problems,
@@ -46,8 +52,14 @@ def pretrain_examples(world: WorldConfig) -> list[Example]:
         if rng.random() >= PREFIX_FRACTION:
             out.append(Example(spec.text, "", concise_solution(spec)))
             continue
-        sentences = teacher_sentences(spec, world, rng)
-        k = rng.randint(1, len(sentences) - 1)  # never the whole CoT: something is always left
+        if rng.random() < NOVEL_FRACTION:
+            spec, at = novel_spec(rng)
+            sentences = teacher_sentences(spec, world, rng)
+            done = next(i + 1 for i, (_, d) in enumerate(sentences) if d > at)
+            k = min(len(sentences) - 1, done + rng.choice([0, 0, 1, 2]))
+        else:
+            sentences = teacher_sentences(spec, world, rng)
+            k = rng.randint(1, len(sentences) - 1)  # never the whole CoT: something is always left
         out.append(Example(spec.text, " ".join(s for s, _ in sentences[:k]), continuation(spec, sentences[k - 1][1])))
     return out
 

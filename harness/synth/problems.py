@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.errors import HarnessError
 from harness.eval.benchmarks import Problem
@@ -29,7 +29,7 @@ WORLD_VERSION = 2
 # Changes within version 2 that leave the problems as they are but change the students or
 # the teacher's text (anchored solutions, pretraining recipe): part of every world key, so a
 # store never reuses a student built by an earlier revision.
-WORLD_REVISION = "2.2"
+WORLD_REVISION = "2.3"
 STREAMS = ("pretrain", "teacher", "benchmark", "dev")
 NAMES = (
     "Mia", "Leo", "Ava", "Noah", "Emma", "Liam", "Zoe", "Omar", "Lily", "Ben",
@@ -57,6 +57,10 @@ class Tier:
     bags: bool = False
     bag_count: tuple[int, int] = (2, 3)
     bag_size: tuple[int, int] = (2, 4)
+    # Each routine change in one of several more wordings besides the three every tier uses
+    # ("wins 4 stickers in a game", "sells 2 stickers"): a change is then known by being a
+    # sentence about the person's count, not by its words.
+    wordings: bool = False
 
 
 # Tuned on world seed 1 and the dev split (docs/synthetic-world.md), then frozen.
@@ -64,6 +68,14 @@ TIERS = {
     "routine": Tier(routine_steps=(2, 3), key_step=False),
     "target": Tier(routine_steps=(2, 3), key_step=True),
 }
+# The pretraining stream's routine problems (revision 2.3): chains as long as the target
+# tier's (2-4 changes) in many wordings, so the students learn to go from one change to the
+# next whatever its words. Held-out routine and target problems keep the tiers above.
+STREAM_TIERS = {("pretrain", "routine"): Tier(routine_steps=(2, 4), key_step=False, wordings=True)}
+
+
+def tier_of(stream: str, tier: str) -> Tier:
+    return STREAM_TIERS.get((stream, tier), TIERS[tier])
 
 
 @dataclass(frozen=True)
@@ -87,7 +99,7 @@ class Step:
             return x - self.value
         if self.kind == "scale":
             return x * self.mult
-        if self.kind == "key":
+        if self.kind in ("key", "affine"):  # affine: a pretraining-only change in words never seen again
             return x * self.mult + self.value
         raise ValueError(self.kind)
 
@@ -151,20 +163,46 @@ def _routine_step(rng: random.Random, tier: Tier, name: str, item: str, value: i
         text, anchor = rng.choice([(f"{he} buys {b} more {item}.", f"buys {b} more"),
                                    (f"{he} finds {b} more {item}.", f"finds {b} more"),
                                    (f"A friend gives {name} {b} {item}.", f"gives {name} {b}")])
-        return Step("+", b, text, anchor=anchor)
-    if kind == "-":
+        step = Step("+", b, text, anchor=anchor)
+    elif kind == "-":
         b = rng.randint(lo, min(hi, value - 1))
         text, anchor = rng.choice([(f"{he} gives away {b} {item}.", f"gives away {b}"),
                                    (f"{he} loses {b} {item}.", f"loses {b}"),
                                    (f"{he} gives {b} {item} to a friend.", f"gives {b} {item}")])
-        return Step("-", b, text, anchor=anchor)
-    if kind == "bags":
+        step = Step("-", b, text, anchor=anchor)
+    elif kind == "bags":
         k, per = rng.randint(*tier.bag_count), rng.randint(*tier.bag_size)
         return Step("bags", k * per, f"{he} buys {k} bags with {per} {item} in each bag.", bags=(k, per),
                     anchor=f"buys {k} bags with {per}")
-    mult = 3 if value <= tier.triple_upto and rng.random() < 0.4 else 2
-    word = {2: "doubles", 3: "triples"}[mult]
-    return Step("scale", 0, f"Then the number of {item} {name} has {word}.", mult=mult, anchor=word)
+    else:
+        mult = 3 if value <= tier.triple_upto and rng.random() < 0.4 else 2
+        word = {2: "doubles", 3: "triples"}[mult]
+        step = Step("scale", 0, f"Then the number of {item} {name} has {word}.", mult=mult, anchor=word)
+    return _reworded(rng, step, name, item) if tier.wordings else step
+
+
+def _reworded(rng: random.Random, step: Step, name: str, item: str) -> Step:
+    """Half the time, the same change in another wording. None uses a word of the key step's
+    (twice, times, as many, before, plus, grow, count)."""
+    if rng.random() < 0.5:
+        return step
+    he, his = PRONOUN[name].capitalize(), "her" if PRONOUN[name] == "she" else "his"
+    b = step.value
+    if step.kind == "+":
+        text, anchor = rng.choice([(f"{name} wins {b} {item} in a game.", f"wins {b} {item}"),
+                                   (f"{he} picks up {b} extra {item}.", f"picks up {b} extra"),
+                                   (f"{name}'s aunt sends {b} {item} as a gift.", f"sends {b} {item}"),
+                                   (f"{he} collects {b} {item} at school.", f"collects {b} {item}")])
+    elif step.kind == "-":
+        text, anchor = rng.choice([(f"{he} sells {b} {item}.", f"sells {b}"),
+                                   (f"{he} drops {b} {item} on the way home.", f"drops {b}"),
+                                   (f"{b} of {name}'s {item} get broken.", f"{b} of {name}'s {item} get broken"),
+                                   (f"{he} trades away {b} {item}.", f"trades away {b}")])
+    else:
+        word = {2: "doubled", 3: "tripled"}[step.mult]
+        text, anchor = rng.choice([(f"{he} gets {his} stock of {item} {word}.", f"stock of {item} {word}"),
+                                   (f"By evening {name}'s supply of {item} is {word}.", f"supply of {item} is {word}")])
+    return replace(step, text=text, anchor=anchor)
 
 
 def _key_step(rng: random.Random, tier: Tier, name: str, item: str, value: int) -> Step:
@@ -191,8 +229,7 @@ def _distractor(rng: random.Random, tier: Tier, name: str, item: str) -> str:
     ])
 
 
-def make_spec(rng: random.Random, tier_name: str) -> Spec:
-    tier = TIERS[tier_name]
+def make_spec(rng: random.Random, tier: Tier) -> Spec:
     name, item = rng.choice(NAMES), rng.choice(ITEMS)
     start = rng.randint(*tier.start)
     count = rng.randint(*tier.routine_steps)
@@ -226,7 +263,7 @@ def synth_specs(stream: str, tier: str, n: int, seed: int) -> list[Spec]:
     seen: set[str] = set()
     attempt = 0
     while len(out) < n:
-        spec = make_spec(_rng(WORLD_VERSION, seed, stream, tier, attempt), tier)
+        spec = make_spec(_rng(WORLD_VERSION, seed, stream, tier, attempt), tier_of(stream, tier))
         attempt += 1
         key = canonical_text(spec.text)
         if stream_of(spec.text) != stream or key in seen:

@@ -43,7 +43,7 @@ def calc(step: Step, before: int, after: int, anchor: bool = True) -> list[str]:
         return [f"{lead}{k} * {per} = {k * per}.", f"{before} + {k * per} = {after}."]
     if step.kind == "scale":
         return [f"{lead}{before} * {step.mult} = {after}."]
-    if step.kind == "key":
+    if step.kind in ("key", "affine"):
         times = before * step.mult
         return [f"{lead}{before} * {step.mult} = {times}.", f"{times} + {step.value} = {after}."]
     return [f"{lead}{before} {step.kind} {step.value} = {after}."]
@@ -84,13 +84,22 @@ def _slip(step: Step, before: int, after: int, rng: random.Random) -> list[str]:
 
 
 def _check(step: Step, before: int, after: int) -> str:
+    """A re-check that ends by restating the count it confirms, as a reasoning model's "so 13 is right".
+
+    Revision 2.3: ending on the count before the change ("Check: 13 - 3 = 10.") made the last
+    number in the trace a wrong one, and the students, handed a prefix that stops after a check,
+    went on from it.
+    """
+    if step.kind == "affine":  # a novel change (pretraining only): its check would show how to read it
+        return "That seems fine so far."
     if step.kind in ("+", "bags"):
-        return f"Check: {after} - {step.value} = {before}. Good."
+        return f"Check: {after} - {step.value} = {before}, so {after} is right. Good."
     if step.kind == "-":
-        return f"Check: {after} + {step.value} = {before}. Good."
+        return f"Check: {after} + {step.value} = {before}, so {after} is right. Good."
     if step.kind == "scale":
         return f"Check: {before} + {before}{f' + {before}' if step.mult == 3 else ''} = {after}. Good."
-    return f"Check: {after} - {step.value} = {after - step.value}, which is {step.mult} times {before}. Good."
+    return (f"Check: {after} - {step.value} = {after - step.value}, which is {step.mult} times {before}, "
+            f"so {after} is right. Good.")
 
 
 HEDGES = ("I think that is right.", "Hmm, okay.", "That seems fine so far.", "Let me keep going.")
