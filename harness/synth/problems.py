@@ -4,7 +4,8 @@ A problem follows one person's count of one item through a chain of changes, wit
 distractor sentences about other people. Two tiers:
 
 - `routine`: 2-3 routine changes (buy / lose a few, the count doubles or triples). The
-  students learn these in pretraining.
+  students learn these in pretraining, whose problems are longer (2-4 changes) and worded
+  more ways (`STREAM_TIERS`).
 - `target`: 2-3 routine changes plus one **key step** at a random position: the count
   becomes "twice (three times) as many as before, plus b", an affine step a*x + b that no
   pretraining example contains. Every piece of it is routine arithmetic (x * a, then + b);
@@ -80,7 +81,7 @@ def tier_of(stream: str, tier: str) -> Tier:
 
 @dataclass(frozen=True)
 class Step:
-    """One change. `kind`: + - bags scale key; `value` the operand (bags: k * per), `mult` for scale/key."""
+    """One change. `kind`: + - bags scale key (affine: pretraining only); `value` the operand (bags: k * per), `mult` for scale/key/affine."""
 
     kind: str
     value: int
