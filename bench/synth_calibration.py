@@ -187,10 +187,32 @@ def g2(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- G3
 
-def g3(args: argparse.Namespace) -> int:
-    from harness.synth.problems import synth_specs
+def key_step_piece(world: WorldConfig, spec) -> tuple[list[str], int]:
+    """The teacher's trace for `spec` in the pieces the method searches, and the 1-based piece
+    that ends the key step's derivation (rebuilt from the records' own trace: `teacher_trace`)."""
     from harness.synth.teacher import key_sentence, teacher_trace
     from harness.toolkit.splitter import split_pieces
+
+    sentences = teacher_trace(world, spec)
+    key_end = len(" ".join(s for s, _ in sentences[: key_sentence(sentences, spec)]))
+    pieces = split_pieces(" ".join(s for s, _ in sentences))
+    total = 0
+    for j, piece in enumerate(pieces):
+        total += len(piece)
+        if total >= key_end:
+            return pieces, j + 1
+    raise AssertionError("the key step ends inside the trace")
+
+
+def where(offset: int | None) -> str:
+    """A cut's place relative to the key step's last piece, as G3 counts it."""
+    if offset is None:
+        return "none sufficient"
+    return "before the key step" if offset < 0 else "within 2 after" if offset <= 2 else "later"
+
+
+def g3(args: argparse.Namespace) -> int:
+    from harness.synth.problems import synth_specs
 
     ok = True
     for record in _records(args.records):
@@ -199,39 +221,30 @@ def g3(args: argparse.Namespace) -> int:
         cuts = record["method_stats"].get("chosen_cuts") or {}
         world = WorldConfig(seed=args.world_seed)
         specs = synth_specs("teacher", "target", record["teacher_data"]["num_traces"], world.seed)
-        offsets, depth_bins, where = [], Counter(), Counter()
+        offsets, depth_bins, places = [], Counter(), Counter()
         for i, spec in enumerate(specs):
             trace_id = f"synth-teacher-target-{i:04d}"
             if trace_id not in cuts:
                 continue
             t, m = cuts[trace_id]
-            sentences = teacher_trace(world, spec)
-            text = " ".join(s for s, _ in sentences)
-            key_end = len(" ".join(s for s, _ in sentences[: key_sentence(sentences, spec)]))
-            pieces = split_pieces(text)
+            pieces, key_piece = key_step_piece(world, spec)
             if len(pieces) != m:  # the record's traces are not this world's: every figure would be wrong
                 print(f"G3: {trace_id} has {m} pieces in the record but {len(pieces)} in world seed {world.seed}'s "
                       f"teacher trace; pass the record's --world-seed")
                 return 2
-            ends, total = [], 0
-            for piece in pieces:
-                total += len(piece)
-                ends.append(total)
-            key_piece = next(j + 1 for j, end in enumerate(ends) if end >= key_end)
-            offset = t - key_piece
-            offsets.append(offset)
+            offsets.append(t - key_piece)
             depth_bins[min(3, int(4 * t / m))] += 1
-            where["before the key step" if offset < 0 else "within 2 after" if offset <= 2 else "later"] += 1
+            places[where(t - key_piece)] += 1
         if not offsets:
             print(f"G3: seed {record['seed']}: no chosen cuts in the record")
             ok = False
             continue
-        within = where["within 2 after"] / len(offsets)
+        within = places["within 2 after"] / len(offsets)
         spread = sum(1 for q in range(4) if depth_bins[q])
         holds = within > 0.5 and spread >= 3
         ok &= holds
         print(f"G3 seed {record['seed']}: {len(offsets)} cuts; depth quartiles {[depth_bins[q] for q in range(4)]} "
-              f"({spread} of 4 used); cut vs key step: {dict(where)}; median offset {statistics.median(offsets)} pieces; "
+              f"({spread} of 4 used); cut vs key step: {dict(places)}; median offset {statistics.median(offsets)} pieces; "
               f"within two after: {within:.0%}: {'holds' if holds else 'FAILS'}")
     return 0 if ok else 1
 

@@ -31,14 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from synth_calibration import key_step_piece, where  # noqa: E402  (bench/ is on sys.path as the script's folder)
+
 OFFSETS = range(-4, 9)  # offsets beyond are pooled into the end bins
 REPLAYS = 50
-
-
-def where(offset: int | None) -> str:
-    if offset is None:
-        return "none sufficient"
-    return "before the key step" if offset < 0 else "within 2 after" if offset <= 2 else "later"
 
 
 def profile(args: argparse.Namespace) -> list[dict]:
@@ -51,10 +47,9 @@ def profile(args: argparse.Namespace) -> list[dict]:
     from harness.methods import Trace
     from harness.store import RunStore, default_root
     from harness.synth.problems import synth_specs
-    from harness.synth.teacher import key_sentence, synth_traces, teacher_trace
+    from harness.synth.teacher import synth_traces
     from harness.synth.world import resolve_student
     from harness.toolkit.prefix import continuation_prompt
-    from harness.toolkit.splitter import split_pieces
 
     preset = resolve_run_config()
     world = WorldConfig(seed=args.world_seed)
@@ -66,11 +61,8 @@ def profile(args: argparse.Namespace) -> list[dict]:
     specs = synth_specs("teacher", "target", args.traces, world.seed)
     for spec, record in zip(specs, synth_traces(world, args.traces)):
         trace = Trace(**{k: record[k] for k in ("id", "problem", "answer", "long_cot", "short_cot")})
-        sentences = teacher_trace(world, spec)
-        key_end = len(" ".join(s for s, _ in sentences[: key_sentence(sentences, spec)]))
-        pieces = split_pieces(trace.long_cot)
-        ends = [sum(len(p) for p in pieces[: j + 1]) for j in range(len(pieces))]
-        key_piece = next(j + 1 for j, end in enumerate(ends) if end >= key_end)
+        pieces, key_piece = key_step_piece(world, spec)
+        assert "".join(pieces) == trace.long_cot
         requests = []
         for t in range(1, len(pieces) + 1):
             prompt = continuation_prompt(tok, trace, "".join(pieces[:t]), preset.eval.instruction, None, "prefill")
