@@ -111,6 +111,20 @@ def test_findings_report_ties(tmp_path):
     assert "palign is not distinguishable from full_cot on b (+0.0)" in text
 
 
+def test_findings_rank_each_student_on_its_own(tmp_path):
+    folder = tmp_path / "lb" / "records"
+    good, bad = np.ones((5, 1), dtype=bool), np.zeros((5, 1), dtype=bool)
+    for student, winner in (("s:a", "palign"), ("s:b", "full_cot")):
+        for method in ("none", "full_cot", "palign"):
+            write(folder, make_record(method, 0, {"b": good if method == winner else bad}, student=student),
+                  f"{method}-{student[-1]}.json")
+    assert run_cli("--records", str(tmp_path / "lb")) == 0
+    text = (tmp_path / "lb" / "README.md").read_text()
+    assert "- b on `s:a` with teacher data `teacher-abc123`: highest mean Pass@1 is palign (100.0)" in text
+    assert "- b on `s:b` with teacher data `teacher-abc123`: highest mean Pass@1 is full_cot (100.0)" in text
+    assert "ranking on `s:a` with teacher data `teacher-abc123`: palign (100.0) > none (0.0) = full_cot (0.0)" in text
+
+
 def _one_line_exit_2(args: list[str], *needles: str) -> None:
     out = subprocess.run([sys.executable, "-m", "harness.cli", "leaderboard", *args], capture_output=True, text=True)
     lines = [line for line in out.stderr.splitlines() if line.strip()]

@@ -267,21 +267,13 @@ def contrast_section(settings: BoardSettings, rows: list[Row], benches: list[str
 def findings(rows: list[Row], benches: list[str], baseline: str = BASELINE) -> list[str]:
     """Plain statements read off the tables, for every method against the baseline, wins and losses alike."""
     out = []
-    for b in benches:
-        scored = [(pass_estimate(r, b, 1)[0].mean, r.label) for r in rows if b in r.benches]
-        if not scored:
-            continue
-        top = max(m for m, _ in scored)
-        leaders = [label for m, label in scored if m == top]
-        who = leaders[0] if len(leaders) == 1 else f"a tie between {', '.join(leaders)}"
-        out.append(f"- {b}: highest mean Pass@1 is {who} ({_pct(top)}).")
-    averaged = [(average_estimate(r, benches, 1), r) for r in rows if set(benches) <= set(r.benches)]
-    ranked = sorted(((e.mean, r.label) for e, r in averaged if e), key=lambda x: -x[0])
-    if ranked:
-        text = f"{ranked[0][1]} ({_pct(ranked[0][0])})"
-        for (prev, _), (m, label) in zip(ranked, ranked[1:]):
-            text += f" {'=' if m == prev else '>'} {label} ({_pct(m)})"
-        out.append(f"- Average Pass@1 ranking: {text}.")
+    groups: dict[tuple, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(row.group_key(), []).append(row)
+    for (student, _, teacher_key), members in groups.items():
+        # Rankings compare rows that share a student and teacher data; across them they say nothing.
+        where = f" on `{student}` with teacher data `{teacher_key}`" if len(groups) > 1 else ""
+        out += _rankings(members, benches, where)
     out += _budget_findings(rows)
     for row in rows:
         base = baseline_for(row, rows, baseline)
@@ -301,6 +293,26 @@ def findings(rows: list[Row], benches: list[str], baseline: str = BASELINE) -> l
             out.append(f"- {who} is " + "; ".join(said)
                        + f" (95% paired interval); its answers use {ratio:.2f}x the tokens of {baseline}'s.")
     return out or ["- Nothing to compare yet."]
+
+
+def _rankings(rows: list[Row], benches: list[str], where: str) -> list[str]:
+    out = []
+    for b in benches:
+        scored = [(pass_estimate(r, b, 1)[0].mean, r.label) for r in rows if b in r.benches]
+        if not scored:
+            continue
+        top = max(m for m, _ in scored)
+        leaders = [label for m, label in scored if m == top]
+        who = leaders[0] if len(leaders) == 1 else f"a tie between {', '.join(leaders)}"
+        out.append(f"- {b}{where}: highest mean Pass@1 is {who} ({_pct(top)}).")
+    averaged = [(average_estimate(r, benches, 1), r) for r in rows if set(benches) <= set(r.benches)]
+    ranked = sorted(((e.mean, r.label) for e, r in averaged if e), key=lambda x: -x[0])
+    if ranked:
+        text = f"{ranked[0][1]} ({_pct(ranked[0][0])})"
+        for (prev, _), (m, label) in zip(ranked, ranked[1:]):
+            text += f" {'=' if m == prev else '>'} {label} ({_pct(m)})"
+        out.append(f"- Average Pass@1 ranking{where}: {text}.")
+    return out
 
 
 def _budget_findings(rows: list[Row]) -> list[str]:
