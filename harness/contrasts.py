@@ -8,7 +8,9 @@
 
 Every method is named the same way, built-in or plugin: a contrast is a pair of row
 selections on one student and teacher data, and its number is the paired bootstrap
-difference the paired table uses.
+difference the paired table uses. That interval resamples problems of the seed-averaged
+scores, so it is blind to seed-to-seed variance; each contrast also carries its difference
+in every seed both sides ran, which shows whether the seeds agree.
 """
 
 from __future__ import annotations
@@ -74,6 +76,15 @@ class Contrast:
     a_row: Row
     b_row: Row
     differences: dict[str, Estimate | None]
+    per_seed: dict[str, dict[int, float] | None]
+
+
+def seed_differences(a: Row, b: Row, bench: str) -> dict[int, float] | None:
+    """Pass@1 of `a` minus `b` in each seed both ran; None when they were not evaluated on the same problems."""
+    x, y = a.benches.get(bench), b.benches.get(bench)
+    if x is None or y is None or x.problems != y.problems:
+        return None
+    return {s: float(x.correct[s].mean() - y.correct[s].mean()) for s in sorted(set(x.correct) & set(y.correct))}
 
 
 def contrasts(settings: BoardSettings, rows: list[Row], benches: list[str]) -> list[Contrast]:
@@ -86,5 +97,6 @@ def contrasts(settings: BoardSettings, rows: list[Row], benches: list[str]) -> l
             if a_row is None or b_row is None:
                 continue
             diffs = {bench: paired_difference(a_row, b_row, bench) for bench in benches}
-            out.append(Contrast(a, b, group[0], a_row, b_row, diffs))
+            per_seed = {bench: seed_differences(a_row, b_row, bench) for bench in benches}
+            out.append(Contrast(a, b, group[0], a_row, b_row, diffs, per_seed))
     return out

@@ -21,32 +21,44 @@ _METADATA = {"Software": None}
 
 
 def accuracy_vs_tokens(rows: list[Row], benches: list[str], path: Path, title: str) -> Path:
-    """Average Pass@1 (95% CI bars) against mean tokens per answer (std over seeds), one point per row."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=100)
-    several_students = len({row.student for row in rows}) > 1
-    for i, row in enumerate(rows):
-        label = f"{row.label} / {row.student}" if several_students else row.label
-        acc = average_estimate(row, benches, 1)
-        tok = tokens_estimate(row)
-        if acc is None:
-            continue
-        color = f"C{i % 10}"
-        lo, hi = acc.ci or (acc.mean, acc.mean)
-        ax.errorbar(tok.mean, 100 * acc.mean, yerr=[[100 * (acc.mean - lo)], [100 * (hi - acc.mean)]],
-                    xerr=tok.std or 0.0, fmt="o", color=color, capsize=3, label=label)
-        ax.annotate(label, (tok.mean, 100 * acc.mean), textcoords="offset points", xytext=(5, 5), fontsize=8)
-    ax.set_xlabel("mean tokens per answer (bars: std over seeds)")
-    ax.set_ylabel("average Pass@1, % (bars: 95% bootstrap CI)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, loc="best")
-    return _save(fig, path)
+    """Average Pass@1 (95% CI bars) against mean tokens per answer (std over seeds), one point per row.
+
+    One panel per student, sharing the y axis, so that two students' rows of one method do
+    not crowd each other; a method variant has the same colour in every panel.
+    """
+    students = list(dict.fromkeys(row.student for row in rows))
+    labels = list(dict.fromkeys(row.label for row in rows))
+    fig, axes = plt.subplots(1, len(students), figsize=(3.6 * len(students) + 2.2, 4.4), dpi=100,
+                             sharey=True, squeeze=False)
+    handles = {}
+    for ax, student in zip(axes[0], students):
+        for row in (r for r in rows if r.student == student):
+            acc = average_estimate(row, benches, 1)
+            if acc is None:
+                continue
+            tok = tokens_estimate(row)
+            lo, hi = acc.ci or (acc.mean, acc.mean)
+            handles[row.label] = ax.errorbar(
+                tok.mean, 100 * acc.mean, yerr=[[100 * (acc.mean - lo)], [100 * (hi - acc.mean)]],
+                xerr=tok.std or 0.0, linestyle="none", color=f"C{labels.index(row.label) % 10}",
+                marker="os^D"[labels.index(row.label) // 10 % 4], capsize=3)
+        ax.set_title(student if len(students) > 1 else "", fontsize=9)
+        ax.set_xlabel("mean tokens per answer\n(bars: std over seeds)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("average Pass@1, % (bars: 95% bootstrap CI)")
+    fig.suptitle(title)
+    if handles:
+        fig.legend([handles[k] for k in labels if k in handles], [k for k in labels if k in handles],
+                   fontsize=8, loc="center left", bbox_to_anchor=(1 - 2.2 / fig.get_figwidth(), 0.5))
+    # the legend sits right of the panels, in the 2.2 inches the figure's width leaves for it
+    fig.tight_layout(rect=(0, 0, 1 - 2.2 / fig.get_figwidth(), 1))
+    return _save(fig, path, layout=False)
 
 
 def kept_prefix_distribution(rows: list[Row], path: Path, title: str) -> Path | None:
     """Histogram of kept-prefix ratios for every row that reports them; None when no row does."""
-    series = [(row.label, kept_ratios(row)) for row in rows]
+    several_students = len({row.student for row in rows}) > 1
+    series = [(f"{row.label} / {row.student}" if several_students else row.label, kept_ratios(row)) for row in rows]
     series = [(label, values) for label, values in series if values]
     if not series:
         return None
@@ -62,9 +74,10 @@ def kept_prefix_distribution(rows: list[Row], path: Path, title: str) -> Path | 
     return _save(fig, path)
 
 
-def _save(fig, path: Path) -> Path:
+def _save(fig, path: Path, layout: bool = True) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if layout:
+        fig.tight_layout()
     fig.savefig(path, format="png", metadata=_METADATA)
     plt.close(fig)
     return path

@@ -264,3 +264,22 @@ def test_board_yaml_sets_the_baseline_and_the_contrasts(tmp_path):
     assert "palign − full_cot" in contrasts and "nosuch" not in contrasts
     (setup / "board.yaml").write_text("contrasts: [[palign]]\n")
     _one_line_exit_2(["--records", str(root)], "board.yaml", "not a pair")
+
+
+def test_contrasts_show_each_seed_so_disagreeing_seeds_are_visible(tmp_path):
+    """A pooled interval can exclude 0 while one seed reverses; the per-seed column must show that seed."""
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "lb" / "synthetic" / "records"
+    p_a, p_b = {0: 0.7, 1: 0.2, 2: 0.7}, {0: 0.3, 1: 0.5, 2: 0.3}
+    grids = {}
+    for seed in range(3):
+        for method, p in (("palign", p_a[seed]), ("full_cot", p_b[seed])):
+            grids[method, seed] = grid(rng, 80, 4, p)
+            write(folder, make_record(method, seed, {"synth_target": grids[method, seed]}))
+    (folder.parent / "board.yaml").write_text("contrasts:\n  - [palign, full_cot]\n")
+    assert run_cli("--records", str(tmp_path / "lb")) == 0
+    text = (tmp_path / "lb" / "README.md").read_text()
+    line = next(x for x in text.split("### Contrasts")[1].splitlines() if x.startswith("| palign − full_cot"))
+    expected = ", ".join(f"s{s} {100 * (grids['palign', s].mean() - grids['full_cot', s].mean()):+.1f}" for s in range(3))
+    assert expected in line and "s1 -" in line
+    assert "synth_target Δ per seed" in text

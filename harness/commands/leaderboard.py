@@ -48,8 +48,10 @@ as the mean count per seed. The paired table compares each method with the setup
 (`{BASELINE}` unless its `board.yaml` names another) on the same student, teacher data and
 problems: per-problem accuracy (mean over samples and seeds) minus the baseline's, in
 points, with a paired bootstrap interval over problems; the contrasts table does the same
-for the pairs the setup's `board.yaml` lists. An interval that contains 0 is not evidence
-of a difference."""
+for the pairs the setup's `board.yaml` lists, and adds the difference in each seed (`s0`,
+`s1`, ...), because the interval resamples problems and does not see seed-to-seed variance:
+seeds that disagree in sign weaken a difference whose interval excludes 0. An interval that
+contains 0 is not evidence of a difference."""
 
 
 def add_parser(sub, parent) -> None:
@@ -257,11 +259,17 @@ def contrast_section(settings: BoardSettings, rows: list[Row], benches: list[str
         name = f"{c.a} − {c.b}"
         if c.a_row.label != c.a or c.b_row.label != c.b:
             name += f" ({c.a_row.label} − {c.b_row.label})"
-        table.append([name, c.student] + [fmt(c.differences[b], signed=True) for b in benches])
+        table.append([name, c.student] + [fmt(c.differences[b], signed=True) for b in benches]
+                     + [_per_seed(c.per_seed[b]) for b in benches])
     if not table:
         return ["No contrast of `board.yaml` has both of its methods on one student and teacher data here."]
-    headers = ["contrast (A − B)", "student"] + [f"{b} Δ Pass@1 (points)" for b in benches]
+    headers = (["contrast (A − B)", "student"] + [f"{b} Δ Pass@1 (points)" for b in benches]
+               + [f"{b} Δ per seed" for b in benches])
     return [tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)]
+
+
+def _per_seed(diffs: dict[int, float] | None) -> str:
+    return "—" if not diffs else ", ".join(f"s{seed} {100 * d:+.1f}" for seed, d in diffs.items())
 
 
 def findings(rows: list[Row], benches: list[str], baseline: str = BASELINE) -> list[str]:
