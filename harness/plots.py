@@ -62,7 +62,7 @@ def kept_prefix_distribution(rows: list[Row], path: Path, title: str) -> Path | 
     series = [(label, values) for label, values in series if values]
     if not series:
         return None
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0 + 0.12 * len(series)), dpi=100)
     bins = np.linspace(0.0, 1.0, 21)
     for label, values in series:
         ax.hist(values, bins=bins, histtype="step", linewidth=1.8,
@@ -70,7 +70,8 @@ def kept_prefix_distribution(rows: list[Row], path: Path, title: str) -> Path | 
     ax.set_xlabel("kept-prefix ratio (share of the teacher CoT kept)")
     ax.set_ylabel("traces (pooled over seeds)")
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="best")
+    # below the axes: the histograms fill the whole width, so no corner inside it is free
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
     return _save(fig, path)
 
 
