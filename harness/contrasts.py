@@ -21,7 +21,9 @@ from pathlib import Path
 import yaml
 
 from harness.errors import HarnessError
-from harness.leaderboard import BASELINE, Estimate, Row, paired_difference, pass_estimate
+import numpy as np
+
+from harness.leaderboard import BASELINE, Estimate, Row, cell_rng, bootstrap_means, interval, pass_estimate
 
 SETTINGS_FILE = "board.yaml"
 BEST = "best "
@@ -77,6 +79,26 @@ class Contrast:
     b_row: Row
     differences: dict[str, Estimate | None]
     per_seed: dict[str, dict[int, float] | None]
+
+
+def paired_difference(row: Row, base: Row, bench: str) -> Estimate | None:
+    """Mean per-problem accuracy difference (row - base) with a paired bootstrap over problems.
+
+    Seeds are paired too: when the rows share seeds, only those count, so a row run with
+    extra seeds is not compared on a different draw of training runs than its partner.
+    None when the two rows were not evaluated on the same problems of this benchmark.
+    """
+    a, b = row.benches.get(bench), base.benches.get(bench)
+    if a is None or b is None or a.problems != b.problems:
+        return None
+    shared = set(a.correct) & set(b.correct)
+    diff = _seed_mean(a.correct, shared) - _seed_mean(b.correct, shared)
+    draws = bootstrap_means(diff, cell_rng("paired", row.label, base.label, row.student, bench))
+    return Estimate(float(diff.mean()), None, interval(draws))
+
+
+def _seed_mean(per_seed: dict[int, np.ndarray], seeds: set[int]) -> np.ndarray:
+    return np.mean([v for s, v in per_seed.items() if s in seeds or not seeds], axis=0)
 
 
 def seed_differences(a: Row, b: Row, bench: str) -> dict[int, float] | None:

@@ -159,7 +159,7 @@ def setup_folder(records: list[Record]) -> Path:
 
 # ---------------------------------------------------------------- statistics
 
-def _rng(*parts: str) -> np.random.RandomState:
+def cell_rng(*parts: str) -> np.random.RandomState:
     # A stable seed per table cell, and the legacy RandomState on purpose: its stream is frozen
     # across numpy versions (NEP 19), Generator's is not, and --check compares bytes.
     digest = hashlib.sha256("/".join((str(BOOTSTRAP_SEED), *parts)).encode()).digest()
@@ -305,7 +305,7 @@ def pass_estimate(row: Row, bench: str, k: int) -> tuple[Estimate, np.ndarray] |
         return None
     matrix = np.stack([per_seed[s] for s in sorted(per_seed)])
     mean, std = _spread(list(matrix.mean(axis=1)))
-    draws = bootstrap_means(matrix.mean(axis=0), _rng("pass", row.label, row.student, bench, str(k)))
+    draws = bootstrap_means(matrix.mean(axis=0), cell_rng("pass", row.label, row.student, bench, str(k)))
     return Estimate(mean, std, interval(draws)), draws
 
 
@@ -385,16 +385,3 @@ def kept_ratios(row: Row) -> list[float]:
 def baseline_for(row: Row, rows: list[Row], baseline: str = BASELINE) -> Row | None:
     """The baseline method's row on the same student and teacher data (the first variant if several)."""
     return next((r for r in rows if r.method == baseline and r.group_key() == row.group_key()), None)
-
-
-def paired_difference(row: Row, base: Row, bench: str) -> Estimate | None:
-    """Mean per-problem accuracy difference (row - base) with a paired bootstrap over problems.
-
-    None when the two rows were not evaluated on the same problems of this benchmark.
-    """
-    a, b = row.benches.get(bench), base.benches.get(bench)
-    if a is None or b is None or a.problems != b.problems:
-        return None
-    diff = np.mean(list(a.correct.values()), axis=0) - np.mean(list(b.correct.values()), axis=0)
-    draws = bootstrap_means(diff, _rng("paired", row.label, base.label, row.student, bench))
-    return Estimate(float(diff.mean()), None, interval(draws))

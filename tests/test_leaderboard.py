@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.contrasts import paired_difference
 from harness.errors import HarnessError
 from harness.eval.metrics import pass_at_k
 from harness.leaderboard import (average_estimate, build_rows, find_records, load_record, load_records,
-                                 paired_difference, pass_estimate, tokens_estimate)
+                                 pass_estimate, tokens_estimate)
 
 
 def make_record(method: str, seed: int, outcomes: dict[str, np.ndarray], *, params: dict | None = None,
@@ -105,6 +106,23 @@ def test_paired_difference(tmp_path):
     assert better.ci[0] > 0
     avg = average_estimate(rows["palign"], ["b", "c"])
     assert avg.mean == pytest.approx((np.mean([g.mean() for g in base.values()]) + 1) / 2)
+
+
+def test_paired_difference_pairs_seeds_when_one_row_has_more(tmp_path):
+    """Extra seeds of one row must not enter a difference with a row that never ran them."""
+    rng = np.random.default_rng(5)
+    folder = tmp_path / "records"
+    grids = {}
+    for s in range(5):
+        grids["palign", s] = grid(rng, 50, 4, 0.9 if s >= 3 else 0.3)  # seeds 3-4 run far better
+        write(folder, make_record("palign", s, {"b": grids["palign", s]}))
+    for s in range(3):
+        grids["full_cot", s] = grid(rng, 50, 4, 0.3)
+        write(folder, make_record("full_cot", s, {"b": grids["full_cot", s]}))
+    rows = {r.method: r for r in build_rows(next(iter(find_records(tmp_path).values())))}
+    got = paired_difference(rows["palign"], rows["full_cot"], "b").mean
+    want = np.mean([grids["palign", s].mean() - grids["full_cot", s].mean() for s in range(3)])
+    assert got == pytest.approx(want) and abs(got) < 0.15
 
 
 def test_variants_of_one_method_get_their_own_rows(tmp_path):

@@ -16,11 +16,11 @@ from pathlib import Path
 from tabulate import tabulate
 
 from harness.console import console
-from harness.contrasts import BoardSettings, board_settings, contrasts
+from harness.contrasts import BoardSettings, board_settings, contrasts, paired_difference
 from harness.errors import HarnessError
 from harness.leaderboard import (BASELINE, BOOTSTRAP_SAMPLES, K_VALUES, Estimate, Record, Row, average_estimate,
                                  baseline_for, build_rows, dropped_by_reason, find_records, kept_ratios,
-                                 paired_difference, pass_estimate, setup_folder, tokens_estimate, training_budget,
+                                 pass_estimate, setup_folder, tokens_estimate, training_budget,
                                  training_value)
 from harness.leaderboard_metrics import other_metrics_section
 
@@ -46,12 +46,12 @@ processed over all steps; `tokens/epoch` the prompt+completion tokens of one pas
 data after truncation; `dropped traces` the teacher traces the method discarded, by reason,
 as the mean count per seed. The paired table compares each method with the setup's baseline
 (`{BASELINE}` unless its `board.yaml` names another) on the same student, teacher data and
-problems: per-problem accuracy (mean over samples and seeds) minus the baseline's, in
-points, with a paired bootstrap interval over problems; the contrasts table does the same
-for the pairs the setup's `board.yaml` lists, and adds the difference in each seed (`s0`,
-`s1`, ...), because the interval resamples problems and does not see seed-to-seed variance:
-seeds that disagree in sign weaken a difference whose interval excludes 0. An interval that
-contains 0 is not evidence of a difference."""
+problems: per-problem accuracy (mean over samples and the seeds both ran) minus the
+baseline's, in points, with a paired bootstrap interval over problems; the contrasts table
+does the same for the pairs the setup's `board.yaml` lists, and adds the difference in each
+seed (`s0`, `s1`, ...), because the interval resamples problems and does not see
+seed-to-seed variance: seeds that disagree in sign weaken a difference whose interval
+excludes 0. An interval that contains 0 is not evidence of a difference."""
 
 
 def add_parser(sub, parent) -> None:
