@@ -10,7 +10,8 @@ from the per-sample outcomes in the records, so a row can always be re-derived a
 - 95% confidence interval: percentile bootstrap over problems of the per-problem score
   averaged over seeds (AIME has 30 problems; seed noise is reported separately by the std).
 - Paired difference against the baseline (any method; `board.yaml`, default full_cot): per-problem
-  accuracy (mean over samples and seeds) minus the baseline's on the same problems, bootstrapped.
+  accuracy (mean over samples and the seeds both ran) minus the baseline's on the same
+  problems, bootstrapped; it lives in `harness.contrasts`.
 
 Bootstrap generators are seeded from fixed constants so the output is byte-for-byte stable.
 """
