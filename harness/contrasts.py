@@ -18,11 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from harness.errors import HarnessError
-import numpy as np
-
 from harness.leaderboard import BASELINE, Estimate, Row, cell_rng, bootstrap_means, interval, pass_estimate
 
 SETTINGS_FILE = "board.yaml"
@@ -88,13 +87,19 @@ def paired_difference(row: Row, base: Row, bench: str) -> Estimate | None:
     extra seeds is not compared on a different draw of training runs than its partner.
     None when the two rows were not evaluated on the same problems of this benchmark.
     """
-    a, b = row.benches.get(bench), base.benches.get(bench)
-    if a is None or b is None or a.problems != b.problems:
+    pair = _same_problems(row, base, bench)
+    if pair is None:
         return None
+    a, b = pair
     shared = set(a.correct) & set(b.correct)
     diff = _seed_mean(a.correct, shared) - _seed_mean(b.correct, shared)
     draws = bootstrap_means(diff, cell_rng("paired", row.label, base.label, row.student, bench))
     return Estimate(float(diff.mean()), None, interval(draws))
+
+
+def _same_problems(a: Row, b: Row, bench: str):
+    x, y = a.benches.get(bench), b.benches.get(bench)
+    return None if x is None or y is None or x.problems != y.problems else (x, y)
 
 
 def _seed_mean(per_seed: dict[int, np.ndarray], seeds: set[int]) -> np.ndarray:
@@ -103,9 +108,10 @@ def _seed_mean(per_seed: dict[int, np.ndarray], seeds: set[int]) -> np.ndarray:
 
 def seed_differences(a: Row, b: Row, bench: str) -> dict[int, float] | None:
     """Pass@1 of `a` minus `b` in each seed both ran; None when they were not evaluated on the same problems."""
-    x, y = a.benches.get(bench), b.benches.get(bench)
-    if x is None or y is None or x.problems != y.problems:
+    pair = _same_problems(a, b, bench)
+    if pair is None:
         return None
+    x, y = pair
     return {s: float(x.correct[s].mean() - y.correct[s].mean()) for s in sorted(set(x.correct) & set(y.correct))}
 
 
