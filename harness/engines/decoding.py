@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from transformers import DynamicCache
-from transformers.cache_utils import DynamicLayer
 
 from harness.config import SamplingConfig
+from harness.engines.kv_cache import growing_cache, plain
 from harness.engines.sampling import RowSampler
 
 
@@ -49,7 +49,7 @@ class Rows:
     def trim(self) -> None:
         """Cut the leading columns that are padding in every row."""
         cut = int((self.mask.shape[1] - self.mask.sum(-1)).min())
-        if cut <= 0 or not _plain(self.cache):
+        if cut <= 0 or not plain(self.cache):
             return
         self.ids, self.mask = self.ids[:, cut:], self.mask[:, cut:]
         self.sampler.pad_lengths = self.sampler.pad_lengths - cut
@@ -79,16 +79,11 @@ class Rows:
         self.tokens += other.tokens
 
 
-def _plain(cache: DynamicCache) -> bool:
-    """Rows can join or be trimmed only in a cache of plain full-attention layers."""
-    return all(type(layer) is DynamicLayer and layer.is_initialized for layer in cache.layers)
-
-
 def prefill(model, tokenizer, prompts: list[str], keys: list, seeds: list[int], sampling: SamplingConfig,
             device: str) -> Rows:
     enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
     ids, mask = enc.input_ids, enc.attention_mask
-    cache = DynamicCache(config=model.config)
+    cache = growing_cache(model.config)
     position = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: positions count real tokens only
     logits = model(input_ids=ids, attention_mask=mask, position_ids=position, past_key_values=cache,
                    use_cache=True, logits_to_keep=1).logits[:, -1, :]
@@ -107,7 +102,7 @@ def decode(model, tokenizer, work: list[tuple[object, str, int]], sampling: Samp
         while pending or rows is not None:
             live = 0 if rows is None else len(rows.keys)
             free = batch_size - live
-            if pending and (rows is None or (free >= max(1, batch_size // 4) and _plain(rows.cache))):
+            if pending and (rows is None or (free >= max(1, batch_size // 4) and plain(rows.cache))):
                 admit, pending = pending[:free], pending[free:]
                 new = prefill(model, tokenizer, [p for _, p, _ in admit], [k for k, _, _ in admit],
                               [s for _, _, s in admit], sampling, device)
