@@ -62,6 +62,7 @@ class EngineConfig:
 
     name: str = field(default="auto", metadata={"help": "auto or a registered engine (transformers, vllm, a plugin's). auto picks vllm when importable and a GPU is present."})
     batch_size: int = field(default=64, metadata={"help": "Prompts per batch for the transformers engine."})
+    cpu_processes: int = field(default=1, metadata={"help": "Transformers engine on CPU: decode in this many single-threaded processes (this one and forked helpers), each with a share of the rows. Samples are unchanged; it pays for small models, whose decoding is mostly Python overhead."})
     dtype: str = field(default="auto", metadata={"help": "auto | float32 | bfloat16 | float16."})
     device: str = field(default="auto", metadata={"help": "auto | cpu | cuda (transformers engine)."})
     tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM tensor parallelism."})
@@ -215,6 +216,7 @@ def check_engine(engine: EngineConfig, where: str = "engine") -> None:
     need(engine.device in ("auto", "cpu", "cuda") or engine.device.startswith("cuda:"), f"{where}.device",
          "auto, cpu, cuda or cuda:N", engine.device)
     need(engine.batch_size >= 1, f"{where}.batch_size", ">= 1", engine.batch_size)
+    need(engine.cpu_processes >= 1, f"{where}.cpu_processes", ">= 1", engine.cpu_processes)
     need(engine.tensor_parallel_size >= 1, f"{where}.tensor_parallel_size", ">= 1", engine.tensor_parallel_size)
     finite(engine.gpu_memory_utilization, f"{where}.gpu_memory_utilization")
     need(0 < engine.gpu_memory_utilization <= 1, f"{where}.gpu_memory_utilization", "in (0, 1]",

@@ -130,3 +130,31 @@ def test_engine_max_model_len_caps_the_context(tiny_model_dir):
     assert capped.max_context == 64
     with pytest.raises(HarnessError, match="lower max_new_tokens to at most"):
         capped.generate(_requests(capped, ["1+1?"], [0]), SamplingConfig(max_new_tokens=64))
+
+
+def test_cpu_helper_processes_leave_every_sample_as_it_was(engine, tiny_model_dir):
+    """engine.cpu_processes=2 deals the rows out to a forked helper: same texts, and the
+    helper ends with the engine."""
+    requests = _requests(engine, PROBLEMS + ["Count to five.", "2 * 3 + 4 = ?"])
+    two = load_engine(str(tiny_model_dir), EngineConfig(name="transformers", device="cpu", batch_size=8, cpu_processes=2))
+    try:
+        assert two.generate(requests, SAMPLING) == engine.generate(requests, SAMPLING)
+        assert len(two._helpers) == 1, "the rows should have been shared with a helper process"
+        procs = list(two._helpers._procs)
+    finally:
+        two.close()
+    assert not any(p.is_alive() for p in procs)
+
+
+def test_a_dead_cpu_helper_is_a_one_line_error(engine, tiny_model_dir):
+    requests = _requests(engine, PROBLEMS)
+    two = load_engine(str(tiny_model_dir), EngineConfig(name="transformers", device="cpu", batch_size=8, cpu_processes=2))
+    try:
+        two.generate(requests, SAMPLING)
+        proc = two._helpers._procs[0]
+        proc.kill()
+        proc.join()
+        with pytest.raises(HarnessError, match="helper process died"):
+            two.generate(requests, SAMPLING)
+    finally:
+        two.close()

@@ -48,6 +48,8 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--seed", type=int, default=None, help="run seed (per-sample streams derive from it)")
     p.add_argument("--engine", choices=engine_names(), default=None)
     p.add_argument("--batch-size", type=int, default=None, help="prompts per batch (transformers engine)")
+    p.add_argument("--cpu-processes", type=int, default=None,
+                   help="transformers engine on CPU: decode in this many single-threaded processes (same samples)")
     p.add_argument("--dtype", default=None, help="auto | float32 | bfloat16 | float16")
     p.add_argument("--tensor-parallel-size", type=int, default=None, help="vLLM tensor parallelism")
     p.add_argument("--data-dir", default=None, help="folder with <benchmark>.jsonl (id, problem, answer); else $HARNESS_DATA_DIR, else the Hub")
@@ -89,7 +91,8 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         "eval.grader_timeout": args.grader_timeout, "eval.grader_workers": args.grader_workers,
         "eval.audit_grader": args.audit_grader, "eval.strip_thinking": False if args.keep_thinking else None,
         **{f"eval.sampling.{name}": getattr(args, name) for name in SAMPLING_FLAGS},
-        "engine.name": args.engine, "engine.batch_size": args.batch_size, "engine.dtype": args.dtype,
+        "engine.name": args.engine, "engine.batch_size": args.batch_size,
+        "engine.cpu_processes": args.cpu_processes, "engine.dtype": args.dtype,
         "engine.tensor_parallel_size": args.tensor_parallel_size,
     }
     overrides = [nested(key, value) for key, value in flags.items() if value is not None]

@@ -50,7 +50,8 @@ class HFEngine:
         self.cfg = cfg
         # Callers store results after each call of this many rows: several batches, so that
         # queued rows can refill a batch (continuous batching), few enough that a kill loses little.
-        self.chunk_size = 4 * max(1, cfg.batch_size)
+        self.chunk_size = 4 * max(1, cfg.batch_size) * max(1, cfg.cpu_processes)
+        self._helpers = None
         self.device = _pick_device(cfg.device)
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(model)
@@ -75,7 +76,28 @@ class HFEngine:
 
     def close(self) -> None:
         """Drop the model's weights and KV buffers; `free_memory` then returns them to the device."""
+        if self._helpers is not None:
+            self._helpers.close()
+            self._helpers = None
         self.model = None
+
+    def _decode(self, work: list, sampling: SamplingConfig) -> list[tuple[object, list[int]]]:
+        """Decode `work` here, or split it with helper processes (`cpu_helpers.py`) on CPU."""
+        from harness.engines.cpu_helpers import DecodeHelpers, one_thread
+        from harness.engines.decoding import decode
+
+        args = (sampling, self.stop_ids, max(1, self.cfg.batch_size))
+        processes = self.cfg.cpu_processes if self.device == "cpu" else 1
+        if processes <= 1 or len(work) < 2 * processes:
+            return list(decode(self.model, self._tokenizer, work, *args, self.device))
+        if self._helpers is None:
+            self._helpers = DecodeHelpers(self.model, self._tokenizer, self.device, processes - 1)
+        # work is sorted longest prompt first: dealing it out in turn gives each process a like share
+        shards = [work[i::processes] for i in range(processes)]
+        self._helpers.submit(shards[1:], *args)
+        with one_thread():
+            mine = list(decode(self.model, self._tokenizer, shards[0], *args, self.device))
+        return mine + self._helpers.results()
 
     def _stop_ids(self) -> list[int]:
         ids = set()
@@ -88,8 +110,6 @@ class HFEngine:
         return sorted(ids)
 
     def generate(self, requests: list[GenerationRequest], sampling: SamplingConfig) -> list[list[Completion]]:
-        from harness.engines.decoding import decode
-
         greedy = sampling.temperature <= 0
         # One row per (request, sample); greedy samples are identical, so run each prompt once.
         rows = [(r, j) for r, req in enumerate(requests) for j in (req.sample_indices[:1] if greedy else req.sample_indices)]
@@ -99,9 +119,7 @@ class HFEngine:
         order = sorted(range(len(rows)), key=lambda i: -lengths[i])
         work = [(rows[i], requests[rows[i][0]].prompt, sample_seed(sampling.seed, requests[rows[i][0]].seed_key, rows[i][1]))
                 for i in order]
-        done = {key: self._completion(tokens, sampling.max_new_tokens)
-                for key, tokens in decode(self.model, self._tokenizer, work, sampling, self.stop_ids,
-                                          max(1, self.cfg.batch_size), self.device)}
+        done = {key: self._completion(tokens, sampling.max_new_tokens) for key, tokens in self._decode(work, sampling)}
         out = []
         for r, req in enumerate(requests):
             if greedy:
