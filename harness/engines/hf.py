@@ -94,10 +94,16 @@ class HFEngine:
             self._helpers = DecodeHelpers(self.model, self._tokenizer, self.device, processes - 1)
         # work is sorted longest prompt first: dealing it out in turn gives each process a like share
         shards = [work[i::processes] for i in range(processes)]
-        self._helpers.submit(shards[1:], *args)
-        with one_thread():
-            mine = list(decode(self.model, self._tokenizer, shards[0], *args, self.device))
-        return mine + self._helpers.results()
+        try:
+            self._helpers.submit(shards[1:], *args)
+            with one_thread():
+                mine = list(decode(self.model, self._tokenizer, shards[0], *args, self.device))
+            return mine + self._helpers.results()
+        except BaseException:
+            # A helper may still owe this call's rows: a later call must never read them.
+            self._helpers.close()
+            self._helpers = None
+            raise
 
     def _stop_ids(self) -> list[int]:
         ids = set()
