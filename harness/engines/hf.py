@@ -6,6 +6,8 @@ the text of sample j of a request is the same whatever batch it ran in.
 
 The decoding loop is our own rather than `model.generate`: continuous batching
 (`decoding.py`), where finished rows leave the batch and queued prompts take their places.
+On CPU, `engine.cpu_processes` > 1 shares each call's rows with forked single-threaded
+helpers (`cpu_helpers.py`).
 """
 
 from __future__ import annotations
