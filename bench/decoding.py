@@ -26,22 +26,15 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import torch
 from common import machine, student
 from tabulate import tabulate
 from transformers import DynamicCache
 
 from harness.config import EngineConfig, resolve_run_config
 from harness.engines import GenerationRequest, decoding, load_engine, sampling
+from harness.engines.sampling import sorted_top_p_drop
 from harness.eval.benchmarks import get_benchmark
 from harness.eval.prompts import render_prompt
-
-
-def sorted_top_p_drop(scores: torch.Tensor, top_p: float) -> torch.Tensor:
-    """Top-p as the engine computed it before: `torch.sort` of every row."""
-    sorted_scores, order = torch.sort(scores, descending=True, dim=-1)
-    probs = sorted_scores.softmax(-1)
-    return torch.zeros_like(scores, dtype=torch.bool).scatter(1, order, (probs.cumsum(-1) - probs) >= top_p)
 
 
 def parse_args() -> argparse.Namespace:

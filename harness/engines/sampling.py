@@ -63,6 +63,11 @@ def top_p_drop(scores: torch.Tensor, top_p: float) -> torch.Tensor:
         clean = (kept == scores.shape[-1]) | (last_kept > cut_value)
         if suffix and bool(clean.all()):
             return (scores <= cut_value) & (kept < scores.shape[-1])
+    return sorted_top_p_drop(scores, top_p)
+
+
+def sorted_top_p_drop(scores: torch.Tensor, top_p: float) -> torch.Tensor:
+    """`top_p_drop` through `torch.sort` of every row: the fallback, and the engine's old way."""
     sorted_scores, order = torch.sort(scores, descending=True, dim=-1)
     return torch.zeros_like(scores, dtype=torch.bool).scatter(1, order, _drop_sorted(sorted_scores, top_p))
 
