@@ -21,6 +21,7 @@ from harness.errors import HarnessError
 
 CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULT_PRESET = "synthetic"
+UNSET_WORD = "None"
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -36,7 +37,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
+        # Unset is YAML's null (`null`, `~`), or Python's spelling `None`, which people type in --set.
+        if (value is None or value == UNSET_WORD) and type(None) in args:
             return None
         errors = []
         for arg in args:

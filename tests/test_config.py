@@ -29,6 +29,19 @@ def test_wrong_type_is_a_user_error():
         resolve_run_config(overrides=[parse_override("eval.n=three")])
 
 
+@pytest.mark.parametrize("spelling", ["null", "~", "None"])
+def test_an_optional_setting_is_unset_by_null_or_none(spelling):
+    """`--set train.max_steps=None` (Python's spelling, as bench/gpu_check.py passes it) and YAML's null both unset."""
+    cfg = resolve_run_config(overrides=[parse_override("train.budget=epochs"),
+                                        parse_override(f"train.max_steps={spelling}")])
+    assert cfg.train.max_steps is None
+
+
+def test_none_is_not_a_number_for_a_required_setting():
+    with pytest.raises(HarnessError, match="config.eval.n: expected an integer, got 'None'"):
+        resolve_run_config(overrides=[parse_override("eval.n=None")])
+
+
 def test_config_file_and_include(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("include: synthetic\ntrain:\n  num_train_epochs: 1\n")
