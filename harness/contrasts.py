@@ -1,16 +1,16 @@
-"""A setup's comparison settings (`leaderboards/<setup>/board.yaml`) and the contrasts they name.
+"""Paired differences between rows, and a setup's display settings (`leaderboards/<setup>/board.yaml`).
 
     baseline: none                  # every row's paired comparison is against this method
-    contrasts:                      # extra paired differences, A minus B, per student
-      - [full_cot, short_cot]
+    contrasts:                      # only on a board without a protocol (exploratory):
+      - [full_cot, short_cot]       # A minus B, per student
       - [palign, best fixed_trunc]  # "best NAME": NAME's variant with the highest mean Pass@1
-                                    # on the setup's first benchmark (chosen on these numbers)
+                                    # on the selection benchmark (chosen on these numbers)
 
-Every method is named the same way, built-in or plugin: a contrast is a pair of row
-selections on one student and teacher data, and its number is the paired bootstrap
-difference the paired table uses. That interval resamples problems of the seed-averaged
-scores, so it is blind to seed-to-seed variance; each contrast also carries its difference
-in every seed both sides ran, which shows whether the seeds agree.
+A board with a `protocol.yaml` lists its contrasts there (`harness.protocol`). Every method is
+named the same way, built-in or plugin: a contrast is a pair of row selections on one student
+and teacher data. Its difference is paired by seed index and problem, and carries a two-level
+bootstrap interval (seeds, then problems), the seed-level paired t-interval, the problem-only
+interval (blind to seed variance, shown as a secondary column) and every seed's difference.
 """
 
 from __future__ import annotations
@@ -22,10 +22,14 @@ import numpy as np
 import yaml
 
 from harness.errors import HarnessError
-from harness.leaderboard import BASELINE, Estimate, Row, cell_rng, bootstrap_means, interval, pass_estimate
+from harness.leaderboard import BASELINE, Estimate, Row, cell_rng, pass_estimate
+from harness.protocol import BEST, contrast_pairs, post_hoc
+from harness.stats import (DRAWS, Components, TResult, bootstrap_p, percentile_interval, problem_draws,
+                           seed_t_interval, two_level_draws, variance_components)
 
 SETTINGS_FILE = "board.yaml"
-BEST = "best "
+# More draws than a cell: a contrast's bootstrap p-value is corrected for several tests.
+CONTRAST_DRAWS = 10000
 
 
 @dataclass
@@ -49,11 +53,7 @@ def board_settings(folder: Path) -> BoardSettings:
     contrasts = data.get("contrasts") or []
     if not isinstance(baseline, str) or not isinstance(contrasts, list):
         raise HarnessError(f"{path}: 'baseline' must be a method name and 'contrasts' a list of [A, B] pairs")
-    pairs = []
-    for item in contrasts:
-        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) and x.strip() for x in item)):
-            raise HarnessError(f"{path}: contrast {item!r} is not a pair of method names")
-        pairs.append((item[0].strip(), item[1].strip()))
+    pairs = contrast_pairs(contrasts, path)
     return BoardSettings(baseline, pairs)
 
 
@@ -70,61 +70,94 @@ def select(name: str, rows: list[Row], group: tuple, bench: str) -> Row | None:
 
 
 @dataclass
+class Difference:
+    """A minus B on one benchmark, paired by seed index and problem, in fractions."""
+
+    mean: float
+    ci: tuple[float, float]  # two-level bootstrap: seeds, then problems
+    problem_ci: tuple[float, float]  # problems only, seed-averaged: blind to seed variance
+    p: float  # two-level bootstrap, two-sided
+    t: TResult | None  # seed-level paired t (None with one seed)
+    per_seed: dict[int, float]
+
+    def estimate(self) -> Estimate:
+        return Estimate(self.mean, None, self.ci)
+
+
+@dataclass
 class Contrast:
     a: str
     b: str
     student: str
     a_row: Row
     b_row: Row
-    differences: dict[str, Estimate | None]
-    per_seed: dict[str, dict[int, float] | None]
+    differences: dict[str, Difference | None]
+
+    @property
+    def post_hoc(self) -> bool:
+        return post_hoc(self.a) or post_hoc(self.b)
+
+
+def paired_matrix(row: Row, base: Row, bench: str, k: int = 1) -> tuple[list[int], np.ndarray] | None:
+    """(shared seeds, seeds x problems of row - base pass@k); None without the same problems or a shared seed."""
+    x, y = row.benches.get(bench), base.benches.get(bench)
+    if x is None or y is None or x.problems != y.problems:
+        return None
+    shared = sorted(set(x.passk.get(k, {})) & set(y.passk.get(k, {})))
+    if not shared:
+        return None
+    return shared, np.stack([x.passk[k][s] - y.passk[k][s] for s in shared])
+
+
+def difference(row: Row, base: Row, bench: str, k: int = 1, draws: int = DRAWS) -> Difference | None:
+    """Pass@k of `row` minus `base` on the problems and seeds both ran, with every interval the board prints."""
+    pair = paired_matrix(row, base, bench, k)
+    if pair is None:
+        return None
+    seeds, d = pair
+    parts = ("paired", row.label, base.label, row.student, bench) + ((str(k),) if k != 1 else ())
+    two_level = two_level_draws(d, cell_rng(*parts), draws)
+    problems_only = problem_draws(d, cell_rng("problems", *parts), draws)
+    per_seed = d.mean(axis=1)
+    return Difference(float(d.mean()), percentile_interval(two_level), percentile_interval(problems_only),
+                      bootstrap_p(two_level), seed_t_interval(per_seed),
+                      {s: float(v) for s, v in zip(seeds, per_seed)})
 
 
 def paired_difference(row: Row, base: Row, bench: str) -> Estimate | None:
-    """Mean per-problem accuracy difference (row - base) with a paired bootstrap over problems.
+    """Mean per-problem accuracy difference (row - base), with its two-level paired bootstrap interval.
 
-    Seeds are paired too: when the rows share seeds, only those count, so a row run with
-    extra seeds is not compared on a different draw of training runs than its partner.
-    None when the two rows were not evaluated on the same problems of this benchmark.
+    Seeds are paired: only the seeds both rows ran count, so a row run with extra seeds is not
+    compared on a different draw of training runs than its partner. None when the two rows
+    were not evaluated on the same problems of this benchmark or share no seed.
     """
-    pair = _same_problems(row, base, bench)
-    if pair is None:
-        return None
-    a, b = pair
-    shared = set(a.correct) & set(b.correct)
-    diff = _seed_mean(a.correct, shared) - _seed_mean(b.correct, shared)
-    draws = bootstrap_means(diff, cell_rng("paired", row.label, base.label, row.student, bench))
-    return Estimate(float(diff.mean()), None, interval(draws))
+    diff = difference(row, base, bench)
+    return None if diff is None else diff.estimate()
 
 
-def _same_problems(a: Row, b: Row, bench: str):
-    x, y = a.benches.get(bench), b.benches.get(bench)
-    return None if x is None or y is None or x.problems != y.problems else (x, y)
-
-
-def _seed_mean(per_seed: dict[int, np.ndarray], seeds: set[int]) -> np.ndarray:
-    return np.mean([v for s, v in per_seed.items() if s in seeds or not seeds], axis=0)
-
-
-def seed_differences(a: Row, b: Row, bench: str) -> dict[int, float] | None:
-    """Pass@1 of `a` minus `b` in each seed both ran; None when they were not evaluated on the same problems."""
-    pair = _same_problems(a, b, bench)
-    if pair is None:
-        return None
-    x, y = pair
-    return {s: float(x.correct[s].mean() - y.correct[s].mean()) for s in sorted(set(x.correct) & set(y.correct))}
-
-
-def contrasts(settings: BoardSettings, rows: list[Row], benches: list[str]) -> list[Contrast]:
-    """Every configured contrast on every student and teacher data where both sides ran."""
+def contrasts(pairs: list[tuple[str, str]], rows: list[Row], benches: list[str], selection_bench: str,
+              k: int = 1, draws: int = CONTRAST_DRAWS) -> list[Contrast]:
+    """Every listed contrast on every student and teacher data where both sides ran."""
     out = []
     groups = list(dict.fromkeys(r.group_key() for r in rows))
-    for a, b in settings.contrasts:
+    for a, b in pairs:
         for group in groups:
-            a_row, b_row = select(a, rows, group, benches[0]), select(b, rows, group, benches[0])
+            a_row, b_row = select(a, rows, group, selection_bench), select(b, rows, group, selection_bench)
             if a_row is None or b_row is None:
                 continue
-            diffs = {bench: paired_difference(a_row, b_row, bench) for bench in benches}
-            per_seed = {bench: seed_differences(a_row, b_row, bench) for bench in benches}
-            out.append(Contrast(a, b, group[0], a_row, b_row, diffs, per_seed))
+            diffs = {bench: difference(a_row, b_row, bench, k, draws) for bench in benches}
+            out.append(Contrast(a, b, group[0], a_row, b_row, diffs))
     return out
+
+
+def components(row: Row, base: Row, bench: str) -> Components | None:
+    """Variance components of `row` - `base` on Pass@1, from the seeds both ran; None where they cannot pair."""
+    x, y = row.benches.get(bench), base.benches.get(bench)
+    if x is None or y is None or x.problems != y.problems:
+        return None
+    shared = sorted(set(x.correct) & set(y.correct))
+    if not shared:
+        return None
+    a = np.stack([x.correct[s] for s in shared])
+    b = np.stack([y.correct[s] for s in shared])
+    return variance_components(a, b, min(x.min_n, y.min_n))

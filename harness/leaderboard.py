@@ -7,11 +7,12 @@ from the per-sample outcomes in the records, so a row can always be re-derived a
 
 - Pass@k uses the unbiased estimator per problem, then the mean over problems.
 - Several seeds: mean over seeds, and the sample standard deviation over seeds (ddof=1).
-- 95% confidence interval: percentile bootstrap over problems of the per-problem score
-  averaged over seeds (AIME has 30 problems; seed noise is reported separately by the std).
+- 95% confidence interval: two-level percentile bootstrap, seeds then problems
+  (`harness.stats.two_level_draws`), so it sees both the training run and the benchmark's draw
+  of problems; with one seed it is the bootstrap over problems.
 - Paired difference against the baseline (any method; `board.yaml`, default full_cot): per-problem
-  accuracy (mean over samples and the seeds both ran) minus the baseline's on the same
-  problems, bootstrapped; it lives in `harness.contrasts`.
+  accuracy minus the baseline's on the same problems and seeds, with the same two-level
+  interval; it lives in `harness.contrasts`.
 
 Bootstrap generators are seeded from fixed constants so the output is byte-for-byte stable.
 """
@@ -22,140 +23,21 @@ import hashlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from harness.errors import HarnessError
-from harness.eval import metrics
 from harness.eval.metrics import pass_at_k
+from harness.records import Record, row_key
+from harness.stats import DRAWS, percentile_interval, resample_counts, two_level_draws
 
-SCHEMA = 1
 K_VALUES = (1, 3)
-BOOTSTRAP_SAMPLES = 2000
+BOOTSTRAP_SAMPLES = DRAWS
 BOOTSTRAP_SEED = 0
 BASELINE = "full_cot"
 # Display order only (other methods follow alphabetically); nothing else depends on a method's name.
 METHOD_ORDER = ("none", "full_cot", "short_cot", "fixed_trunc", "palign")
-
-_REQUIRED = ("schema", "harness_version", "method", "method_params", "seed", "student", "teacher_data",
-             "benchmarks", "method_stats", "training", "manifest")
-_REQUIRED_TEACHER = ("source", "key", "num_traces")
-_REQUIRED_BENCHMARK = ("benchmark", "checksum", "num_problems", "metrics", "samples")
-_REQUIRED_SAMPLE = ("id", "sample", "outcome", "num_tokens")
-
-
-# ---------------------------------------------------------------- records
-
-@dataclass
-class Record:
-    """One validated result record, the file it came from and its position in a list file."""
-
-    path: Path
-    data: dict[str, Any]
-    index: int | None = None
-
-    @property
-    def where(self) -> str:
-        return f"{self.path}" if self.index is None else f"{self.path}[{self.index}]"
-
-    @property
-    def method(self) -> str:
-        return self.data["method"]
-
-    @property
-    def seed(self) -> int:
-        return self.data["seed"]
-
-
-def _require(mapping: Any, names: tuple[str, ...], where: str, path: str) -> None:
-    if not isinstance(mapping, dict):
-        raise HarnessError(f"{path}: {where or 'record'} must be a JSON object")
-    for name in names:
-        if name not in mapping:
-            raise HarnessError(f"{path}: result record is missing field '{where + '.' if where else ''}{name}'")
-
-
-def load_records(path: Path) -> list[Record]:
-    """Read and validate one file: a record, or a list of them (`harness run --method all --json`).
-
-    Any problem is a one-line HarnessError naming the file (and the list position).
-    """
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise HarnessError(f"{path}: cannot read result record ({exc.strerror})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise HarnessError(f"{path}: malformed JSON ({exc})".splitlines()[0]) from None
-    if isinstance(data, list):
-        if not data:
-            raise HarnessError(f"{path}: empty list, no result records")
-        return [validate(Record(path, item, i)) for i, item in enumerate(data)]
-    return [validate(Record(path, data))]
-
-
-def load_record(path: Path) -> Record:
-    """A file holding exactly one record."""
-    records = load_records(path)
-    if len(records) != 1:
-        raise HarnessError(f"{path}: holds {len(records)} records, expected one")
-    return records[0]
-
-
-def validate(record: Record) -> Record:
-    where, data = record.where, record.data
-    _require(data, ("schema",), "", where)
-    if data["schema"] != SCHEMA:
-        raise HarnessError(
-            f"{where}: result record schema {data['schema']!r} (harness {data.get('harness_version', '?')}) "
-            f"is not schema {SCHEMA}, which this harness reads; re-run it or use a matching harness version"
-        )
-    _require(data, _REQUIRED, "", where)
-    _require(data["teacher_data"], _REQUIRED_TEACHER, "teacher_data", where)
-    if not isinstance(data["method"], str) or not isinstance(data["seed"], int) or isinstance(data["seed"], bool):
-        raise HarnessError(f"{where}: 'method' must be a string and 'seed' an integer")
-    if not isinstance(data["benchmarks"], dict) or not data["benchmarks"]:
-        raise HarnessError(f"{where}: 'benchmarks' must be a non-empty object")
-    for name, bench in data["benchmarks"].items():
-        _require(bench, _REQUIRED_BENCHMARK, f"benchmarks.{name}", where)
-        if not isinstance(bench["samples"], list) or not bench["samples"]:
-            raise HarnessError(f"{where}: benchmarks.{name}.samples must be a non-empty list")
-        for sample in bench["samples"]:
-            _require(sample, _REQUIRED_SAMPLE, f"benchmarks.{name}.samples[]", where)
-            if not all(isinstance(sample[f], int) and not isinstance(sample[f], bool) for f in ("sample", "num_tokens")):
-                raise HarnessError(f"{where}: benchmarks.{name}.samples[]: 'sample' and 'num_tokens' must be integers")
-    if not isinstance(data["method_params"] or {}, dict) or not isinstance(data["method_stats"] or {}, dict):
-        raise HarnessError(f"{where}: 'method_params' and 'method_stats' must be JSON objects")
-    return record
-
-
-def find_records(root: Path) -> dict[str, list[Record]]:
-    """{setup name: records}, for every `*.json` below `root`, sorted by path.
-
-    The setup is the folder holding `records/` (leaderboards/<setup>/records/*.json); records
-    lying directly in `root` or `root/records` form one setup named after `root`.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise HarnessError(f"{root}: records folder does not exist")
-    setups: dict[str, list[Record]] = defaultdict(list)
-    for path in sorted(root.rglob("*.json")):
-        parts = list(path.parent.relative_to(root).parts)
-        if parts and parts[-1] == "records":
-            parts.pop()
-        name = "/".join(parts) or (root.parent.name if root.name == "records" else root.name)
-        setups[name].extend(load_records(path))
-    if not setups:
-        raise HarnessError(f"{root}: no result records (*.json) found")
-    return dict(sorted(setups.items()))
-
-
-def setup_folder(records: list[Record]) -> Path:
-    """The folder a setup's notes live in: the parent of `records/`, else the records' folder."""
-    folder = records[0].path.parent
-    return folder.parent if folder.name == "records" else folder
 
 
 # ---------------------------------------------------------------- statistics
@@ -167,14 +49,8 @@ def cell_rng(*parts: str) -> np.random.RandomState:
     return np.random.RandomState(int.from_bytes(digest[:4], "little"))
 
 
-def bootstrap_means(values: np.ndarray, rng: np.random.RandomState, samples: int = BOOTSTRAP_SAMPLES) -> np.ndarray:
-    """Means of `samples` resamples (with replacement) of the rows of `values` (the evaluation's own resampling)."""
-    return metrics.bootstrap_means(values, rng, samples)
-
-
 def interval(draws: np.ndarray) -> tuple[float, float]:
-    lo, hi = np.percentile(draws, [2.5, 97.5])
-    return float(lo), float(hi)
+    return percentile_interval(draws)
 
 
 @dataclass
@@ -248,8 +124,7 @@ def build_rows(records: list[Record]) -> list[Row]:
     groups: dict[str, Row] = {}
     for record in records:
         d = record.data
-        key = json.dumps([d["method"], d["method_params"], d["student"], d["teacher_data"]["source"],
-                          d["teacher_data"]["key"]], sort_keys=True, default=str)
+        key = row_key(record)
         row = groups.setdefault(key, Row(d["method"], d["method_params"] or {}, d["student"], d["teacher_data"]))
         if record.seed in row.seeds:
             other = next(r for r in row.records if r.seed == record.seed)
@@ -306,12 +181,19 @@ def pass_estimate(row: Row, bench: str, k: int) -> tuple[Estimate, np.ndarray] |
         return None
     matrix = np.stack([per_seed[s] for s in sorted(per_seed)])
     mean, std = _spread(list(matrix.mean(axis=1)))
-    draws = bootstrap_means(matrix.mean(axis=0), cell_rng("pass", row.label, row.student, bench, str(k)))
+    draws = two_level_draws(matrix, cell_rng("pass", row.label, row.student, bench, str(k)),
+                            seed_weights=seed_weights(row))
     return Estimate(mean, std, interval(draws)), draws
 
 
+def seed_weights(row: Row) -> np.ndarray:
+    """One draw of the row's seeds for all its cells: a seed is one trained model on every benchmark,
+    so the average over benchmarks resamples whole models."""
+    return resample_counts(cell_rng("seeds", row.label, row.student), len(row.records), BOOTSTRAP_SAMPLES)
+
+
 def average_estimate(row: Row, benches: list[str], k: int = 1) -> Estimate | None:
-    """The unweighted mean over benchmarks; its interval resamples problems within each benchmark."""
+    """The unweighted mean over benchmarks; its interval resamples seeds once, then problems within each benchmark."""
     parts = [pass_estimate(row, b, k) for b in benches]
     if any(p is None for p in parts):
         return None

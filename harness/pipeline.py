@@ -29,6 +29,7 @@ from harness.jsonl import read_json, write_json
 from harness.manifest import build_manifest
 from harness.method_runs import MethodRun, all_selectors, for_method, method_params, parse_selector, resolve_methods
 from harness.methods import Trace, get_method
+from harness.records import vouch
 from harness.run_report import print_plan, print_results, record_label
 from harness.store import RunStore
 
@@ -76,7 +77,7 @@ def run_method(cfg: RunConfig, store: RunStore, name: str, params: Any, traces: 
 
 
 def run_pipeline(cfg: RunConfig, methods: list[str], json_path: str | None = None, force: bool = False,
-                 dry_run: bool = False) -> int:
+                 dry_run: bool = False, exemption: str | None = None) -> int:
     """Run every method selector in `methods` on the same student and teacher traces; print and save results."""
     if not methods:
         raise HarnessError("no method to run")
@@ -108,17 +109,19 @@ def run_pipeline(cfg: RunConfig, methods: list[str], json_path: str | None = Non
                 console.print(f"[red]error[/red] {exc}")
     finally:
         engines.release()
-    _report(records, paths, runs, json_path)
+    _report(records, paths, runs, json_path, exemption)
     if failures:
         raise HarnessError(f"{len(failures)} of {len(runs)} methods failed: " + "; ".join(failures))
     return 0
 
 
 def _report(records: list[dict[str, Any]], paths: list[tuple[str, Path]], runs: list[MethodRun],
-            json_path: str | None) -> None:
+            json_path: str | None, exemption: str | None) -> None:
     if records:
         print_results(records)
     if json_path:
+        # Checked again here: the tree may have changed while the run went on. The stages stay stored.
+        vouch(records, json_path, exemption)
         write_json(Path(json_path), records[0] if len(runs) == 1 else records)
         log(f"wrote {json_path}")
     out = stdout_console()

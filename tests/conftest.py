@@ -43,6 +43,13 @@ def tiny_qwen3_dir(tmp_path_factory):
 
 
 @pytest.fixture
+def committed_tree(monkeypatch):
+    """Records made in this test name a clean commit, whatever state the checkout is in: tests that
+    write board records must not pass in CI's clean clone and fail in a working tree."""
+    monkeypatch.setattr("harness.manifest.git_commit", lambda: "0" * 40)
+
+
+@pytest.fixture
 def isolate():
     """`isolate(REGISTRY)`: forget its plugins and rescan its entry points on the next lookup;
     after the test the registry holds exactly what it held before (see `Registry.isolated`)."""

@@ -11,8 +11,8 @@ import pytest
 from harness.contrasts import paired_difference
 from harness.errors import HarnessError
 from harness.eval.metrics import pass_at_k
-from harness.leaderboard import (average_estimate, build_rows, find_records, load_record, load_records,
-                                 pass_estimate, tokens_estimate)
+from harness.leaderboard import average_estimate, build_rows, pass_estimate, tokens_estimate
+from harness.records import find_records, load_record, load_records
 
 
 def make_record(method: str, seed: int, outcomes: dict[str, np.ndarray], *, params: dict | None = None,

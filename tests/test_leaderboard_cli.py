@@ -64,8 +64,13 @@ def test_check_fails_when_markdown_missing_or_records_change(tmp_path):
     assert run_cli("--records", str(root)) == 0
     record = root / "synthetic" / "records" / "none-seed0.json"
     data = json.loads(record.read_text())
-    data["benchmarks"]["synth_routine"]["samples"][0]["outcome"] = "incorrect" if \
-        data["benchmarks"]["synth_routine"]["samples"][0]["outcome"] == "correct" else "correct"
+    bench = data["benchmarks"]["synth_routine"]
+    bench["samples"][0]["outcome"] = "incorrect" if bench["samples"][0]["outcome"] == "correct" else "correct"
+    record.write_text(json.dumps(data))
+    # A sample edited without its metric is refused outright; edited consistently, the board is stale.
+    _one_line_exit_2(["--records", str(root), "--check"], "none-seed0.json", "metrics.pass@1", "edited or damaged")
+    outcomes = [s["outcome"] == "correct" for s in bench["samples"]]
+    bench["metrics"] = {"pass@1": sum(outcomes) / len(outcomes)}
     record.write_text(json.dumps(data))
     assert run_cli("--records", str(root), "--check") == 1
 
@@ -96,8 +101,8 @@ def test_findings_say_where_palign_loses(tmp_path):
     assert run_cli("--records", str(root)) == 0
     findings = (root / "README.md").read_text().split("### Findings")[1].split("###")[0]
     # palign is built to win on synth_routine and lose on synth_target.
-    assert "palign is ahead of full_cot on synth_routine" in findings
-    assert "behind full_cot on synth_target" in findings
+    line = next(x for x in findings.splitlines() if x.startswith("- palign − full_cot:"))
+    assert "below 0 on synth_target (-" in line and "synth_routine (+" in line
 
 
 def test_findings_report_ties(tmp_path):
@@ -106,9 +111,10 @@ def test_findings_report_ties(tmp_path):
         write(folder, make_record(method, 0, {"b": np.zeros((5, 1), dtype=bool)}))
     assert run_cli("--records", str(tmp_path / "lb")) == 0
     text = (tmp_path / "lb" / "README.md").read_text()
-    assert "highest mean Pass@1 is a tie between none, full_cot, palign (0.0)" in text
+    assert "highest mean Pass@1 is a tie between none, full_cot, palign (0.0;" in text
     assert "none (0.0) = full_cot (0.0) = palign (0.0)" in text
-    assert "palign is not distinguishable from full_cot on b (+0.0)" in text
+    assert "palign − full_cot: the two-level 95% interval (uncorrected, not a protocol test) is includes 0" not in text
+    assert "palign − full_cot: the two-level 95% interval (uncorrected, not a protocol test) includes 0 on b (+0.0)" in text
 
 
 def test_findings_rank_each_student_on_its_own(tmp_path):
@@ -120,9 +126,9 @@ def test_findings_rank_each_student_on_its_own(tmp_path):
                   f"{method}-{student[-1]}.json")
     assert run_cli("--records", str(tmp_path / "lb")) == 0
     text = (tmp_path / "lb" / "README.md").read_text()
-    assert "- b on `s:a` with teacher data `teacher-abc123`: highest mean Pass@1 is palign (100.0)" in text
-    assert "- b on `s:b` with teacher data `teacher-abc123`: highest mean Pass@1 is full_cot (100.0)" in text
-    assert "ranking on `s:a` with teacher data `teacher-abc123`: palign (100.0) > none (0.0) = full_cot (0.0)" in text
+    assert "- b on `s:a` with teacher data `teacher-abc123`: highest mean Pass@1 is palign (100.0;" in text
+    assert "- b on `s:b` with teacher data `teacher-abc123`: highest mean Pass@1 is full_cot (100.0;" in text
+    assert "order of point estimates on `s:a` with teacher data `teacher-abc123`: palign (100.0) > none (0.0) = full_cot (0.0)" in text
 
 
 def _one_line_exit_2(args: list[str], *needles: str) -> None:
@@ -160,7 +166,7 @@ def test_committed_leaderboard_is_up_to_date(tmp_path):
 
 
 @pytest.mark.slow
-def test_real_records_from_harness_run(tmp_path):
+def test_real_records_from_harness_run(tmp_path, committed_tree):
     """Records written by `harness run --method all --json` (two seeds, small world) render and check."""
     small = ["--set", "world.pretrain_problems=300", "--set", "world.pretrain_epochs=1",
              "--set", "world.benchmark_size=10", "--set", "teacher.num_problems=20",
@@ -175,7 +181,7 @@ def test_real_records_from_harness_run(tmp_path):
     text = (root / "README.md").read_text()
     for method in METHODS:
         assert f"| {method} " in text
-    assert "palign is" in text and (root / "plots" / "synthetic-kept-prefix-ratio.png").is_file()
+    assert "palign − full_cot:" in text and (root / "plots" / "synthetic-kept-prefix-ratio.png").is_file()
     training = text.split("### Training")[1].split("###")[0]
     assert "steps=3 " in training and "Every trained row ran the same number of optimizer steps (3)." in text
     assert run_cli("--records", str(root), "--check") == 0
@@ -282,4 +288,4 @@ def test_contrasts_show_each_seed_so_disagreeing_seeds_are_visible(tmp_path):
     line = next(x for x in text.split("### Contrasts")[1].splitlines() if x.startswith("| palign − full_cot"))
     expected = ", ".join(f"s{s} {100 * (grids['palign', s].mean() - grids['full_cot', s].mean()):+.1f}" for s in range(3))
     assert expected in line and "s1 -" in line
-    assert "synth_target Δ per seed" in text
+    assert "| Δ per seed " in text

@@ -81,7 +81,8 @@ def installed(tmp_path, monkeypatch, tiny_model_dir, isolate):
     return SimpleNamespace(site=site, pyproject=pyproject, fakes=fakes)
 
 
-def test_the_readme_plugin_is_on_the_leaderboard_with_its_paired_comparison(tmp_path, installed, capsys):
+def test_the_readme_plugin_is_on_the_leaderboard_with_its_paired_comparison(tmp_path, installed, capsys,
+                                                                            committed_tree):
     assert "keep_short" in METHODS.names()
     records = tmp_path / "boards" / "plugin" / "records"
     records.mkdir(parents=True)
@@ -95,7 +96,7 @@ def test_the_readme_plugin_is_on_the_leaderboard_with_its_paired_comparison(tmp_
     results, paired = _section(text, "### Results"), _section(text, "### Paired comparison with `full_cot`")
     assert _row(results, "keep_short") and _row(results, "full_cot")
     assert _row(paired, "keep_short")[2].strip().startswith(("+", "-"))  # a signed difference, not "—"
-    assert "keep_short is" in _section(text, "### Findings")
+    assert "keep_short − full_cot:" in _section(text, "### Findings")
 
     # The baseline is a setting, and a plugin can be it like any method.
     (records.parent / "board.yaml").write_text("baseline: keep_short\n")

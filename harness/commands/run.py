@@ -30,6 +30,9 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field, e.g. --set train.learning_rate=5e-4 (repeatable)")
     p.add_argument("--json", metavar="PATH", help="write the result record to PATH (a JSON list of records when several methods run)")
+    p.add_argument("--exempt-dirty", metavar="REASON",
+                   help="write a --json record into leaderboards/ from a tree with uncommitted changes, with this "
+                        "reason in the record (the board prints it); without it such a run is refused before it starts")
     p.add_argument("--force", action="store_true", help="recompute every stage instead of reusing the store")
     p.add_argument("--show-config", action="store_true", help="print the fully resolved config, then run")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and the stage keys; run nothing")
@@ -74,14 +77,14 @@ def selectors_from_args(args: argparse.Namespace, cfg: RunConfig) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
+    from harness.jsonl import check_output_file
     from harness.method_runs import resolve_methods
     from harness.pipeline import run_pipeline
     from harness.teacher.sources import get_source
 
-    from harness.jsonl import check_output_file
-
     if args.json:
         check_output_file(args.json, "--json")
+        check_board_provenance(args.json, args.exempt_dirty)
     cfg = config_from_args(args)
     selectors = selectors_from_args(args, cfg)
     # Fail fast on bad parameters, before any stage runs; keys other methods own are checked by those methods.
@@ -90,4 +93,13 @@ def main(args: argparse.Namespace) -> int:
     get_source(cfg.teacher.source)
     if args.show_config or args.dry_run:
         console.print(to_yaml(cfg), markup=False, highlight=False)
-    return run_pipeline(cfg, selectors, json_path=args.json, force=args.force, dry_run=args.dry_run)
+    return run_pipeline(cfg, selectors, json_path=args.json, force=args.force, dry_run=args.dry_run,
+                        exemption=args.exempt_dirty)
+
+
+def check_board_provenance(json_path: str, exemption: str | None) -> None:
+    """A record bound for a board from uncommitted code is refused before any stage spends time."""
+    from harness.manifest import git_commit
+    from harness.records import vouch
+
+    vouch([{"manifest": {"git_commit": git_commit()}}], json_path, exemption)
