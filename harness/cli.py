@@ -25,6 +25,7 @@ COMMANDS = (
     ("methods", "methods"),
     ("benchmarks", "benchmarks"),
     ("leaderboard", "leaderboard"),
+    ("power", "power"),
     ("bootstrap", "bootstrap"),
     ("export_lm_eval", "export-lm-eval"),
 )
