@@ -22,7 +22,7 @@ from harness.engine_cache import EngineCache
 from harness.errors import HarnessError
 from harness.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from harness.manifest import build_manifest, now
-from harness.methods import MethodContext, MethodSpec, Trace
+from harness.methods import MethodContext, MethodSpec, Trace, check_result
 from harness.store import RunStore, Stage
 
 
@@ -119,6 +119,7 @@ def _compute_method(cfg: RunConfig, store: RunStore, stage: Stage, spec: MethodS
         result = spec.fn(traces, params, ctx)
     finally:
         ctx.close()
+    check_result(spec.name, result)  # before anything is published: a fixed method's rerun computes afresh
     if spec.trains and not result.examples:
         raise HarnessError(f"method {spec.name!r} produced no training examples from {len(traces)} teacher traces "
                            f"(stats: {_short(result.stats)})")
