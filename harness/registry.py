@@ -16,7 +16,8 @@ shadows a built-in, two plugins that agree on a name) is an error, never a silen
 
 A plugin that fails to import does not stop the commands that do not need it: it is skipped
 with one warning line naming its distribution, and only a lookup of its entry-point name is
-an error (one line: the distribution and the import error).
+an error (one line: the distribution and the import error). The registry remembers which
+entry point registered each plugin entry (`entry_point`), for the stage keys of plugin code.
 """
 
 from __future__ import annotations
@@ -138,6 +139,11 @@ class Registry(Generic[T]):
         if name not in self._entries:
             raise HarnessError(f"unknown {self.kind} {name!r} (known: {', '.join(self.names()) or 'none'})")
         return self._entries[name]
+
+    def entry_point(self, name: str) -> EntryPoint | None:
+        """The entry point whose plugin registered `name`; None for a built-in or an entry added in code."""
+        self._load()
+        return self._plugins.get(name)
 
     def names(self) -> list[str]:
         """Every name, sorted; lazy built-ins are listed without being imported."""
