@@ -111,12 +111,15 @@ def method_sampling(cfg: RunConfig) -> SamplingConfig:
     return replace(cfg.method.sampling, seed=cfg.seed)
 
 
-def method_inputs(cfg: RunConfig, teacher_key: str, student_id: str, params: dict[str, Any]) -> dict[str, Any]:
+def method_inputs(cfg: RunConfig, teacher_key: str, student_id: str, params: dict[str, Any],
+                  plugin: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything a method's context gives it (`MethodContext`), less the grader's worker count.
 
     The method generates with the student's engine and sizes examples to `train.max_length`.
+    `plugin`: a plugin method's code identity (`harness.plugins.code_identity`); a built-in
+    method has none, and its key holds no such field, so built-in keys stay as they were.
     """
-    return {
+    inputs = {
         "teacher": teacher_key,
         "method": cfg.method.name,
         "params": params,
@@ -129,6 +132,9 @@ def method_inputs(cfg: RunConfig, teacher_key: str, student_id: str, params: dic
         "engine": engine_inputs(cfg.engine),
         "seed": cfg.seed,
     }
+    if plugin is not None:
+        inputs["plugin"] = plugin
+    return inputs
 
 
 # --------------------------------------------------------------------------- train

@@ -6,17 +6,20 @@ A method turns the shared teacher traces into SFT examples for the shared traine
     def my_method(traces: list[Trace], params: MyParams, ctx: MethodContext) -> MethodResult:
         ...
 
-Third-party packages register through the `harness.methods` entry-point group.
+Third-party packages register through the `harness.methods` entry-point group. What a
+method returns is checked (`check_result`) before its stage is published.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.config import PAPER_INSTRUCTION, SamplingConfig, from_dict
+from harness.errors import HarnessError
 from harness.registries import METHODS
 from harness.registry import NAME
 
@@ -54,6 +57,46 @@ class SFTExample:
 class MethodResult:
     examples: list[SFTExample]
     stats: dict[str, Any] = field(default_factory=dict)
+
+
+def check_result(method: str, result: object) -> None:
+    """Refuse, in one line naming the method and its first bad example, an output the trainer could
+    not use or would use wrongly: a `MethodResult` of `SFTExample`s whose fields are strings, with
+    a non-blank prompt and completion and ids unique across the examples, and stats JSON can hold."""
+    said = f"method {method!r} returned"
+    if not isinstance(result, MethodResult):
+        raise HarnessError(f"{said} a {type(result).__name__}, not a MethodResult(examples, stats)")
+    if not isinstance(result.examples, list):
+        raise HarnessError(f"{said} examples as a {type(result.examples).__name__}, not a list of SFTExample")
+    seen: set[str] = set()
+    for index, example in enumerate(result.examples):
+        problem = _example_problem(example, seen)
+        if problem:
+            name = getattr(example, "id", None)
+            named = f" (id {name!r:.60})" if isinstance(name, str) else ""
+            raise HarnessError(f"{said} a bad example #{index}{named}: {problem}")
+        seen.add(example.id)
+    if not isinstance(result.stats, dict):
+        raise HarnessError(f"{said} stats as a {type(result.stats).__name__}, not a dict")
+    try:
+        json.dumps(result.stats)
+    except (TypeError, ValueError) as exc:
+        raise HarnessError(f"{said} stats that are not JSON: {exc}") from None
+
+
+def _example_problem(example: object, seen: set[str]) -> str | None:
+    if not isinstance(example, SFTExample):
+        return f"a {type(example).__name__}, not an SFTExample"
+    for name in ("id", "prompt", "completion"):
+        value = getattr(example, name)
+        if not isinstance(value, str):
+            return f"its {name} is {value!r:.40} ({type(value).__name__}), not a string"
+    for name in ("prompt", "completion"):
+        if not getattr(example, name).strip():
+            return f"its {name} is empty"
+    if example.id in seen:
+        return "its id repeats an earlier example's"
+    return None
 
 
 @dataclass

@@ -22,7 +22,8 @@ from harness.engine_cache import EngineCache
 from harness.errors import HarnessError
 from harness.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from harness.manifest import build_manifest, now
-from harness.methods import MethodContext, MethodSpec, Trace
+from harness.methods import METHODS, MethodContext, MethodSpec, Trace, check_result
+from harness.plugins import code_identity
 from harness.store import RunStore, Stage
 
 
@@ -85,7 +86,10 @@ def load_traces(teacher_dir: Path) -> list[Trace]:
 
 def method_stage(cfg: RunConfig, store: RunStore, spec: MethodSpec, params: Any, teacher_key: str,
                  student_id: str) -> Stage:
-    return store.stage("method", keys.method_inputs(cfg, teacher_key, student_id, asdict(params)), label=spec.name)
+    """`cfg.method.name` is the registered name (`method_runs.for_method`): a plugin's code is in the key."""
+    plugin = code_identity(METHODS.entry_point(cfg.method.name), spec.fn)
+    return store.stage("method", keys.method_inputs(cfg, teacher_key, student_id, asdict(params), plugin),
+                       label=spec.name)
 
 
 def stage_method(cfg: RunConfig, store: RunStore, spec: MethodSpec, params: Any, traces: list[Trace],
@@ -119,6 +123,7 @@ def _compute_method(cfg: RunConfig, store: RunStore, stage: Stage, spec: MethodS
         result = spec.fn(traces, params, ctx)
     finally:
         ctx.close()
+    check_result(spec.name, result)  # before anything is published: a fixed method's rerun computes afresh
     if spec.trains and not result.examples:
         raise HarnessError(f"method {spec.name!r} produced no training examples from {len(traces)} teacher traces "
                            f"(stats: {_short(result.stats)})")

@@ -5,6 +5,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+import json
 import sys
 from contextlib import ExitStack
 
@@ -62,20 +63,30 @@ def install_plugin(tmp_path, monkeypatch):
     """`install_plugin(dist, {module: source}, {group: {name: "module:object"}})`: a package laid
     out as pip leaves it (modules beside a `<dist>.dist-info` with `entry_points.txt`) on
     sys.path for this test, so `importlib.metadata.entry_points()` finds it as it would an
-    installed one. Pair it with `isolate(REGISTRY)` so the registry rescans its group."""
+    installed one. Pair it with `isolate(REGISTRY)` so the registry rescans its group.
 
-    def install(dist: str, modules: dict[str, str], groups: dict[str, dict[str, str]]):
-        site = tmp_path / f"site-{dist}"
-        info = site / f"{dist}-0.1.dist-info"
+    `site`: the folder it goes to (default `site-<dist>` under the test's folder; name one
+    `.../site-packages` for a plain `pip install`); `direct_url`: the dist-info's
+    direct_url.json, as pip writes it for `pip install -e DIR` or `pip install DIR`."""
+
+    def install(dist: str, modules: dict[str, str], groups: dict[str, dict[str, str]], version: str = "0.1",
+                site=None, direct_url: dict | None = None):
+        monkeypatch.setattr(sys, "dont_write_bytecode", True)  # a test that edits a module reads the edit
+        site = site or tmp_path / f"site-{dist}"
+        info = site / f"{dist}-{version}.dist-info"
         info.mkdir(parents=True)
         for module, source in modules.items():
             (site / f"{module}.py").write_text(source, encoding="utf-8")
             monkeypatch.delitem(sys.modules, module, raising=False)
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n", encoding="utf-8")
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n",
+                                       encoding="utf-8")
         (info / "entry_points.txt").write_text("".join(
             f"[{group}]\n" + "".join(f"{name} = {value}\n" for name, value in entries.items()) + "\n"
             for group, entries in groups.items()), encoding="utf-8")
-        monkeypatch.syspath_prepend(str(site))
+        if direct_url is not None:
+            (info / "direct_url.json").write_text(json.dumps(direct_url), encoding="utf-8")
+        if str(site) not in sys.path:
+            monkeypatch.syspath_prepend(str(site))
         return site
 
     return install

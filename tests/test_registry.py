@@ -105,8 +105,8 @@ def test_a_plugin_that_shadows_a_builtin_is_one_line(install_plugin, isolate, ca
                    {"harness.engines": {"transformers": "shadow_engine:Engine"}})
     assert main(["eval", "--model", "x"]) == 2  # the parser lists the engines: the plugin loads there
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines == ["error: plugin 'transformers' in harness.engines failed to load: "
-                     "engine 'transformers' is a built-in; choose another name"]
+    assert lines == ["error: plugin 'transformers' in harness.engines (distribution shadow 0.1) failed to load: "
+                     "engine 'transformers' is a built-in; choose another name (fix it or `pip uninstall shadow`)"]
 
 
 def test_reset_forgets_plugins_and_isolated_restores(install_plugin, isolate):
@@ -151,3 +151,56 @@ def test_a_plugin_judge_is_a_palign_judge(everything_plugin):
     judge = make_judge("always", None, instruction="Solve.", enable_thinking=None, seed=3, sampling=SamplingConfig(),
                        grade=lambda golds, outs: [], k=2, threshold=0.5, prompt_style="prefill")
     assert type(judge).__name__ == "AlwaysJudge" and judge.settings["k"] == 2
+
+
+# --------------------------------------------------------------------------- a plugin that fails to import (issue 33)
+
+BROKEN = {"harness.methods": {"broken_method": "broken_plugin"},
+          "harness.metrics": {"broken_metric": "broken_plugin:METRIC"}}
+
+
+@pytest.fixture
+def broken_plugin(install_plugin, isolate):
+    isolate(METHODS)
+    isolate(METRICS)
+    install_plugin("harness-broken", {"broken_plugin": "import harness_no_such_module\n"}, BROKEN)
+
+
+def _warnings(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.strip()]
+
+
+def test_a_plugin_that_fails_to_import_is_skipped_with_one_line_naming_its_distribution(broken_plugin, capsys):
+    assert main(["methods"]) == 0
+    out, err = capsys.readouterr()
+    assert "full_cot" in out and "broken_method" not in out
+    (line,) = _warnings(err)
+    assert line.endswith("warning: skipped method plugin 'broken_method': distribution harness-broken 0.1 failed to "
+                         "import: ModuleNotFoundError: No module named 'harness_no_such_module' "
+                         "(fix it or `pip uninstall harness-broken`)")
+
+
+def test_a_plugin_that_fails_to_import_does_not_block_harness_eval(broken_plugin, tmp_path, monkeypatch,
+                                                                    tiny_model_dir, capsys):
+    from test_pipeline import Fakes
+
+    fakes = Fakes(monkeypatch, tiny_model_dir)
+    assert main(["eval", "--store", str(tmp_path / "store"), "--model", str(tiny_model_dir),
+                 "--benchmarks", "fake_bench"]) == 0
+    assert fakes.calls["eval"] == 1
+    lines = [line for line in _warnings(capsys.readouterr().err) if "warning:" in line]
+    assert len(lines) == 2 and all("distribution harness-broken 0.1 failed to import" in line for line in lines)
+    assert {"method plugin 'broken_method'", "metric plugin 'broken_metric'"} == {
+        line.split("skipped ")[1].split(":")[0] for line in lines}
+
+
+def test_asking_for_a_plugin_that_failed_to_import_is_one_line(broken_plugin, tmp_path, monkeypatch, tiny_model_dir,
+                                                              capsys):
+    from test_pipeline import Fakes, run
+
+    fakes = Fakes(monkeypatch, tiny_model_dir)
+    assert run(tmp_path, "--method", "broken_method") == 2
+    assert _warnings(capsys.readouterr().err) == [
+        "error: method 'broken_method' is a plugin that did not load: distribution harness-broken 0.1 failed to "
+        "import: ModuleNotFoundError: No module named 'harness_no_such_module' (fix it or `pip uninstall harness-broken`)"]
+    assert fakes.calls == {"teacher": 0, "train": 0, "eval": 0}
