@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "command", None):
             parser.print_help()
             return 2
+        check_environment()
         if getattr(args, "store", None):
             from harness.store import check_root
 
@@ -86,6 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def check_environment() -> None:
+    """Read every numeric environment setting now: a bad one fails before any work, not hours into it."""
+    from harness.console import progress_interval
+    from harness.store_locks import lock_timeout
+
+    progress_interval()
+    lock_timeout()
 
 
 def not_built(name: str, issue: int):

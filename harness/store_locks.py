@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from harness.env import env_seconds
 from harness.errors import HarnessError
 
 LOCK_TIMEOUT_ENV = "HARNESS_LOCK_TIMEOUT"
@@ -30,15 +31,9 @@ def _file_lock(path: Path):
     return lock
 
 
-def _lock_timeout() -> float | None:
-    raw = os.environ.get(LOCK_TIMEOUT_ENV)
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise HarnessError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds, got {raw!r}") from None
-    return max(value, 0.0)
+def lock_timeout() -> float | None:
+    """`$HARNESS_LOCK_TIMEOUT`: seconds to wait for another process's lock (0: do not wait); None waits for ever."""
+    return env_seconds(LOCK_TIMEOUT_ENV, 0.0, "a wait for another process has no limit")
 
 
 def _read_owner(path: Path) -> str:
@@ -81,7 +76,7 @@ def _wait(lock: Any, what: str, holder: str) -> None:
 
     from harness.console import log
 
-    limit = _lock_timeout()
+    limit = lock_timeout()
     log(f"waiting for {what}: another process{holder} is computing it")
     started = time.monotonic()
     while True:
