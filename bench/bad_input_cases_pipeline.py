@@ -212,6 +212,18 @@ def _(ctx):
                 own_store=True)
 
 
+@case("run-store-symlink-loop", "--store naming a symbolic link to itself", "symbolic link loop")
+def _(ctx):
+    (ctx.work / "loop").symlink_to(ctx.work / "loop")
+    return Spec(run_argv(ctx, "--store", str(ctx.work / "loop")), own_store=True)
+
+
+@case("run-store-dangling-symlink", "--store naming a symbolic link to nothing", "nowhere", "does not exist")
+def _(ctx):
+    (ctx.work / "dangling").symlink_to(ctx.work / "nowhere")
+    return Spec(run_argv(ctx, "--store", str(ctx.work / "dangling")), own_store=True)
+
+
 # --------------------------------------------------------------------------- harness train
 
 @case("train-missing-data", "--data file that does not exist", "sft.jsonl")

@@ -2,11 +2,13 @@
 
 The lock (`filelock`, flock underneath) dies with its process, so a killed run never
 leaves a stale one. A waiting process says so, names the holder, and gives up after
-`$HARNESS_LOCK_TIMEOUT` seconds when that is set.
+`$HARNESS_LOCK_TIMEOUT` seconds when that is set. A store that cannot be written at all
+raises `ReadOnlyStore`, so that finished stages can still be read (`harness.store.Stage.lock`).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import time
@@ -36,6 +38,24 @@ def lock_timeout() -> float | None:
     return env_seconds(LOCK_TIMEOUT_ENV, 0.0, "a wait for another process has no limit")
 
 
+class ReadOnlyStore(HarnessError):
+    """The run store cannot be written (a read-only mount, no write permission): no lock can be taken."""
+
+    def __init__(self, root: Path, reason: str) -> None:
+        super().__init__(f"the run store {root} is read-only ({reason})")
+        self.root = root
+
+
+READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def _unwritable(exc: OSError, root: Path, what: str) -> HarnessError:
+    """The one-line error for a lock that cannot be taken: `ReadOnlyStore` when writing is refused."""
+    if exc.errno in READ_ONLY_ERRNOS:
+        return ReadOnlyStore(root, exc.strerror or str(exc))
+    return HarnessError(f"{what}: {exc.strerror or exc}")
+
+
 def _read_owner(path: Path) -> str:
     try:
         text = path.read_text().strip()
@@ -55,7 +75,7 @@ def acquire(lock_path: Path, what: str, root: Path) -> None:
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise HarnessError(f"cannot write to the run store {root}: {exc.strerror or exc}") from None
+        raise _unwritable(exc, root, f"cannot write to the run store {root}") from None
     lock = _file_lock(lock_path)
     owner = _owner_file(lock_path)
     try:
@@ -63,7 +83,7 @@ def acquire(lock_path: Path, what: str, root: Path) -> None:
     except Timeout:
         _wait(lock, what, _read_owner(owner))
     except OSError as exc:
-        raise HarnessError(f"cannot lock {lock_path}: {exc.strerror or exc}") from None
+        raise _unwritable(exc, root, f"cannot lock {lock_path}") from None
     if lock.lock_counter == 1:
         try:
             owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}\n")
