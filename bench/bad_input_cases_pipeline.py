@@ -330,6 +330,12 @@ def _(ctx):
     return ["teacher", "--source", "model", "--model", str(ctx.model), "--problems", str(path), "--json", str(ctx.json_out)]
 
 
+@case("teacher-problems-nan-answer", "teacher problems whose answer is NaN (not JSON)", "problems.jsonl:1", "NaN")
+def _(ctx):
+    path = ctx.write("problems.jsonl", '{"id": "t1", "problem": "0/0?", "answer": NaN}\n')
+    return ["teacher", "--source", "model", "--model", str(ctx.model), "--problems", str(path), "--json", str(ctx.json_out)]
+
+
 @case("teacher-problems-duplicate-ids", "teacher problems sharing an id", "not unique")
 def _(ctx):
     path = ctx.jsonl("problems.jsonl", [GOOD_PROBLEM, GOOD_PROBLEM])

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from harness.errors import HarnessError
-from harness.jsonl import read_json, write_json
+from harness.jsonl import read_json, write_failed, write_json
 from harness.store_files import (INPUTS, MANIFEST, SMALL_FILE, STORE_SCHEMA, canonical, check_folder, file_sha256,
                                  hash_key, list_files, publish)
 from harness.store_locks import LOCK_TIMEOUT_ENV, ReadOnlyStore, acquire, held, release
@@ -251,7 +251,7 @@ class Stage:
             write_json(self.work / INPUTS, self.inputs)
         except OSError as exc:
             self.abandon()
-            raise HarnessError(f"cannot write {self.work}: {exc.strerror or exc}") from None
+            raise write_failed(self.work, exc) from None
         return self.work
 
     def commit(self, manifest: dict[str, Any]) -> Path:
@@ -269,16 +269,17 @@ class Stage:
         return self.path
 
     def discard_empty_work(self) -> None:
-        """Remove the partial folder if it holds nothing to resume from (only its inputs.json).
+        """Remove the partial folder if it holds nothing to resume from (no file but inputs.json, or empty ones).
 
         Called, holding the lock, when an attempt fails: a folder with generations or
         checkpoints stays so that the next attempt resumes; an empty one would only be clutter.
         """
         if not self.work.is_dir():
             return
-        kept = (INPUTS, MANIFEST)
-        if any(p.is_file() and p.relative_to(self.work).as_posix() not in kept for p in self.work.rglob("*")):
-            return
+        ours = (INPUTS, MANIFEST)
+        for path in self.work.rglob("*"):
+            if path.relative_to(self.work).as_posix() not in ours and path.is_file() and path.stat().st_size:
+                return
         shutil.rmtree(self.work, ignore_errors=True)
 
     def abandon(self) -> None:

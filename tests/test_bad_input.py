@@ -287,9 +287,10 @@ def test_score_json_folder_is_refused_before_grading(tmp_path, capsys, monkeypat
     assert graded == [] and sorted(p.name for p in tmp_path.iterdir()) == ["g.jsonl", "outdir"]
 
 
-# Issue #33 (item 10): store paths that lead nowhere, and bad input found once a stage has begun
-# (which left its empty partial folder behind).
-ISSUE_33 = ("run-store-symlink-loop", "run-store-dangling-symlink", "teacher-problems-missing-field",
+# Issue #33 (item 10): non-standard JSON numbers in data files, store paths that lead nowhere, and bad
+# input found once a stage has begun (which left its empty partial folder behind).
+ISSUE_33 = ("score-gold-nan", "score-gold-infinity", "eval-data-gold-infinity", "teacher-problems-nan-answer",
+            "run-store-symlink-loop", "run-store-dangling-symlink", "teacher-problems-missing-field",
             "teacher-problems-duplicate-ids", "teacher-s1k-later-row-missing")
 
 

@@ -91,3 +91,27 @@ def test_good_numeric_environment_settings_are_read(monkeypatch):
     monkeypatch.setenv("HARNESS_PROGRESS_INTERVAL", "")
     monkeypatch.delenv("HARNESS_LOCK_TIMEOUT")
     assert progress_interval() == 20 and lock_timeout() is None
+
+
+def test_a_full_disk_anywhere_is_one_line_and_other_os_errors_stay_bugs(tmp_path, monkeypatch, capsys):
+    """Issue #33: a write the harness does not wrap itself (a library's save) hitting a full disk."""
+    import errno
+    import os
+
+    target = tmp_path / "model.safetensors"
+
+    def failing(code):
+        def fail(args):
+            raise OSError(code, os.strerror(code), str(target))
+
+        return fail
+
+    gens = tmp_path / "g.jsonl"
+    gens.write_text('{"answer": "7", "outputs": ["7"]}\n')
+    monkeypatch.setattr("harness.commands.score.score_file", failing(errno.ENOSPC))
+    assert main(["score", str(gens)]) == 2
+    assert capsys.readouterr().err == (f"error: cannot write {target}: No space left on device; free some space and "
+                                       f"run again (finished stages and resumable work are kept)\n")
+    monkeypatch.setattr("harness.commands.score.score_file", failing(errno.EIO))
+    with pytest.raises(OSError):
+        main(["score", str(gens)])

@@ -241,13 +241,12 @@ def test_store_paths_through_broken_links_are_one_line_errors(tmp_path, make, ne
 def test_a_failed_attempt_removes_its_partial_folder_unless_it_holds_work_to_resume(tmp_path):
     store = RunStore(tmp_path)
     empty, resumable = store.stage("method", {"a": 1}), store.stage("eval", {"a": 2})
-    for stage, files in ((empty, []), (resumable, ["generations.jsonl"])):
+    for stage, text in ((empty, ""), (resumable, '{"sample": 0}\n')):
         with pytest.raises(HarnessError, match="failed"):
             with stage.lock():
                 work = stage.begin()
-                (work / "model").mkdir()  # an empty folder is nothing to resume from
-                for name in files:
-                    (work / name).write_text('{"sample": 0}\n')
+                (work / "model").mkdir()  # an empty folder, or an empty file, is nothing to resume from
+                (work / "generations.jsonl").write_text(text)
                 raise HarnessError("failed")
     assert not empty.work.exists() and not empty.path.exists()
     assert (resumable.work / "generations.jsonl").is_file() and resumable.status() == "partial (resumes)"
