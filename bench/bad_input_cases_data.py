@@ -53,6 +53,16 @@ def _(ctx):
     return score_argv(ctx, ctx.write("g.jsonl", b'{"answer": "7", "outputs": ["\xff\xfe"]}\n'))
 
 
+@case("score-gold-nan", "a gold answer NaN: Python's json reads it, JSON has no such value", "g.jsonl:2", "NaN")
+def _(ctx):
+    return score_argv(ctx, ctx.write("g.jsonl", json.dumps(GOOD_SCORE) + '\n{"answer": NaN, "outputs": ["nan"]}\n'))
+
+
+@case("score-gold-infinity", "a gold answer -Infinity", "g.jsonl:1", "-Infinity")
+def _(ctx):
+    return score_argv(ctx, ctx.write("g.jsonl", '{"answer": -Infinity, "outputs": ["-inf"]}\n'))
+
+
 @case("score-missing-file", "a generations file that does not exist", "missing.jsonl")
 def _(ctx):
     return score_argv(ctx, ctx.work / "missing.jsonl")
@@ -234,3 +244,9 @@ def _(ctx):
 def _(ctx):
     path, how = unreadable(ctx, "data/aime24.jsonl", json.dumps(GOOD_PROBLEM) + "\n")
     return Spec(eval_argv(ctx, "--benchmarks", "aime24", "--data-dir", str(path.parent)), note=how)
+
+
+@case("eval-data-gold-infinity", "a benchmark answer Infinity (not JSON)", "aime24.jsonl:2", "Infinity")
+def _(ctx):
+    data = ctx.write("data/aime24.jsonl", json.dumps(GOOD_PROBLEM) + '\n{"id": "a2", "problem": "1/0?", "answer": Infinity}\n')
+    return eval_argv(ctx, "--benchmarks", "aime24", "--data-dir", str(data.parent))

@@ -212,6 +212,18 @@ def _(ctx):
                 own_store=True)
 
 
+@case("run-store-symlink-loop", "--store naming a symbolic link to itself", "symbolic link loop")
+def _(ctx):
+    (ctx.work / "loop").symlink_to(ctx.work / "loop")
+    return Spec(run_argv(ctx, "--store", str(ctx.work / "loop")), own_store=True)
+
+
+@case("run-store-dangling-symlink", "--store naming a symbolic link to nothing", "nowhere", "does not exist")
+def _(ctx):
+    (ctx.work / "dangling").symlink_to(ctx.work / "nowhere")
+    return Spec(run_argv(ctx, "--store", str(ctx.work / "dangling")), own_store=True)
+
+
 # --------------------------------------------------------------------------- harness train
 
 @case("train-missing-data", "--data file that does not exist", "sft.jsonl")
@@ -315,6 +327,12 @@ def _(ctx):
 @case("teacher-problems-missing-field", "teacher problems without an answer", "'answer'")
 def _(ctx):
     path = ctx.jsonl("problems.jsonl", [{"id": "t1", "problem": "What is 3 + 4?"}])
+    return ["teacher", "--source", "model", "--model", str(ctx.model), "--problems", str(path), "--json", str(ctx.json_out)]
+
+
+@case("teacher-problems-nan-answer", "teacher problems whose answer is NaN (not JSON)", "problems.jsonl:1", "NaN")
+def _(ctx):
+    path = ctx.write("problems.jsonl", '{"id": "t1", "problem": "0/0?", "answer": NaN}\n')
     return ["teacher", "--source", "model", "--model", str(ctx.model), "--problems", str(path), "--json", str(ctx.json_out)]
 
 

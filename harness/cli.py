@@ -1,7 +1,8 @@
 """`harness` command line: one module per subcommand under `harness.commands`.
 
 User mistakes raise `HarnessError`: one line on stderr, exit code 2 (a traceback only with
---debug). Anything else is a bug and is shown in full.
+--debug). So does a full disk, wherever a write hits it. Anything else is a bug and is shown
+in full.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "command", None):
             parser.print_help()
             return 2
+        check_environment()
         if getattr(args, "store", None):
             from harness.store import check_root
 
@@ -84,9 +86,29 @@ def main(argv: list[str] | None = None) -> int:
             console.print_exception()
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        from harness.jsonl import DISK_FULL, write_failed
+
+        if exc.errno not in DISK_FULL:
+            raise
+        # Not a bug but the machine, hit by a write that does not name its file itself (a library's save).
+        if debug:
+            console.print_exception()
+        error = write_failed(exc.filename, exc)
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def check_environment() -> None:
+    """Read every numeric environment setting now: a bad one fails before any work, not hours into it."""
+    from harness.console import progress_interval
+    from harness.store_locks import lock_timeout
+
+    progress_interval()
+    lock_timeout()
 
 
 def not_built(name: str, issue: int):

@@ -3,7 +3,7 @@
 In a terminal, log lines go through rich's `RichHandler` and long loops show live progress
 bars. Anywhere else (a log file, CI, `nohup`), everything is plain text a person can read
 afterwards: timestamped log lines, a progress line per long loop at least every
-`HARNESS_PROGRESS_INTERVAL` seconds (default 20) with done/total, rate and time left,
+`HARNESS_PROGRESS_INTERVAL` seconds (default 20, at least 0.1) with done/total, rate and time left,
 and consoles so wide that no table is ever cut. The terminal check is made when something
 is written, so redirecting a stream later is honoured.
 
@@ -26,8 +26,11 @@ from typing import Any
 from rich.console import Console, ConsoleDimensions
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from harness.env import env_seconds
+
 PROGRESS_INTERVAL_ENV = "HARNESS_PROGRESS_INTERVAL"
 DEFAULT_PROGRESS_INTERVAL = 20.0
+MIN_PROGRESS_INTERVAL = 0.1  # below this, a log would hold little but progress lines
 # Outside a terminal a table takes its natural width: nothing is wrapped or cut.
 FILE_WIDTH = 10_000
 
@@ -106,10 +109,9 @@ def log(message: str) -> None:
 # --------------------------------------------------------------------------- progress
 
 def progress_interval() -> float:
-    try:
-        return max(float(os.environ.get(PROGRESS_INTERVAL_ENV) or DEFAULT_PROGRESS_INTERVAL), 0.05)
-    except ValueError:
-        return DEFAULT_PROGRESS_INTERVAL
+    """`$HARNESS_PROGRESS_INTERVAL` seconds (at least `MIN_PROGRESS_INTERVAL`), else the default."""
+    value = env_seconds(PROGRESS_INTERVAL_ENV, MIN_PROGRESS_INTERVAL, f"it is {DEFAULT_PROGRESS_INTERVAL:g}")
+    return DEFAULT_PROGRESS_INTERVAL if value is None else value
 
 
 class LogProgress(Progress):

@@ -2,10 +2,14 @@
 
 Appends are written as whole lines in one call and flushed, so a kill leaves at most one
 torn trailing line, which `read_jsonl(..., tolerate_torn_tail=True)` drops on resume.
+Reading is strict JSON: `NaN` and `Infinity`, which Python's json accepts, are refused with
+the file and line, so a gold answer can never be the float nan. A failed write (a full
+disk) is one line naming the file.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -24,14 +28,25 @@ def iter_jsonl(path: str | Path, *, tolerate_torn_tail: bool = False) -> Iterato
         if not raw.strip():
             continue
         try:
-            record = json.loads(raw)
+            record = json.loads(raw, parse_constant=_refuse_constant)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             if tolerate_torn_tail and lineno - 1 == last:
                 return
             raise HarnessError(f"{path}:{lineno}: malformed JSON ({exc.__class__.__name__})") from None
+        except _NonStandard as exc:
+            raise HarnessError(f"{path}:{lineno}: {exc} is not valid JSON (quote it if it is meant as text)") from None
         if not isinstance(record, dict):
             raise HarnessError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}")
         yield record
+
+
+class _NonStandard(ValueError):
+    """A `NaN`, `Infinity` or `-Infinity` literal: Python's json reads them, JSON has none."""
+
+
+def _refuse_constant(name: str) -> Any:
+    # A gold answer `NaN` would be read as a float and graded as the text "nan".
+    raise _NonStandard(name)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -48,6 +63,18 @@ def _read_bytes(path: Path) -> bytes:
 
 def read_jsonl(path: str | Path, *, tolerate_torn_tail: bool = False) -> list[dict[str, Any]]:
     return list(iter_jsonl(path, tolerate_torn_tail=tolerate_torn_tail))
+
+
+# A full disk or quota, wherever a write hits it: the harness's own writes and a library's saves.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def write_failed(path: str | Path | None, exc: OSError) -> HarnessError:
+    """The one line for a failed write: the file, the system's reason, and what to do about a full disk."""
+    line = f"cannot write {path or 'a file'}: {exc.strerror or exc}"
+    if exc.errno in DISK_FULL:
+        line += "; free some space and run again (finished stages and resumable work are kept)"
+    return HarnessError(line)
 
 
 def check_output_file(path: str | Path, what: str = "output") -> Path:
@@ -81,7 +108,7 @@ def _write_atomically(path: Path, write, sync: bool = True) -> None:
             tmp.unlink(missing_ok=True)
         except OSError:
             pass
-        raise HarnessError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise write_failed(path, exc) from None
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
@@ -95,17 +122,24 @@ def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
 
 
 def append_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> None:
-    """Append records in one write and flush, so a batch lands whole or (almost) not at all."""
+    """Append records in one write and flush, so a batch lands whole or (almost) not at all.
+
+    A failed write (a full disk) is one line naming the file; what was appended before stays,
+    and a torn last line is cut by the next append, so the work resumes once there is room.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if not payload:
         return
-    repair_torn_tail(path)
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        repair_torn_tail(path)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise write_failed(path, exc) from None
 
 
 def repair_torn_tail(path: str | Path) -> None:

@@ -4,7 +4,8 @@ Each stage output lives at `<root>/<stage>/<label>-<key>/`, where the key hashes
 inputs and settings that affect it (upstream keys included, so the chain is a Merkle
 chain). Work happens in `<name>.partial/`, which survives a kill so that resumable stages
 (generation, training) can pick up where they stopped; only `commit()` publishes it under
-the final name.
+the final name. An attempt that fails (an error, Ctrl-C) removes its partial folder when it
+holds nothing to resume from; one with generations or checkpoints in it stays for the next.
 
 Three guarantees, so that concurrent runs, damage and hand edits cannot corrupt a result:
 
@@ -22,10 +23,16 @@ Three guarantees, so that concurrent runs, damage and hand edits cannot corrupt 
   `SMALL_FILE` bytes always and for every file with `verify`). A damaged or edited folder
   is reported in one line naming the stage and recomputed in place (every stage is a
   deterministic function of its key's inputs, so recomputing is always safe).
+
+A store this process cannot write (a read-only mount, no permission) still serves its
+finished stages: without a lock, since writing nothing it cannot corrupt anything, and a
+published folder only ever changes by one rename. A stage it would have to compute is a
+one-line error saying the store is read-only.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -34,10 +41,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from harness.errors import HarnessError
-from harness.jsonl import read_json, write_json
+from harness.jsonl import read_json, write_failed, write_json
 from harness.store_files import (INPUTS, MANIFEST, SMALL_FILE, STORE_SCHEMA, canonical, check_folder, file_sha256,
                                  hash_key, list_files, publish)
-from harness.store_locks import LOCK_TIMEOUT_ENV, acquire, held, release
+from harness.store_locks import LOCK_TIMEOUT_ENV, ReadOnlyStore, acquire, held, release
 
 DEFAULT_STORE = Path.home() / ".cache" / "harness"
 LOCKS = ".locks"
@@ -67,7 +74,15 @@ def check_name(name: str, what: str) -> str:
 def check_root(root: str | Path, create: bool = False) -> Path:
     """A usable run-store root, or a one-line error: not a file, not a system folder, writable."""
     path = Path(root).expanduser()
-    resolved = path.resolve()
+    broken = _broken_link(path)
+    if broken:
+        link, problem = broken
+        where = f"run store {path}" if link == path else f"run store {path}: {link}"
+        raise HarnessError(f"{where} {problem}; choose another --store")
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop, before Python 3.13
+        raise HarnessError(f"run store {path} cannot be resolved ({exc}); choose another --store") from None
     allowed = any(resolved == Path(a) or Path(a) in resolved.parents for a in ALLOWED_UNDER_SYSTEM)
     for system in SYSTEM_ROOTS:
         if not allowed and (resolved == Path(system) or Path(system) in resolved.parents):
@@ -89,7 +104,34 @@ def check_root(root: str | Path, create: bool = False) -> Path:
     return path
 
 
+def _broken_link(path: Path) -> tuple[Path, str] | None:
+    """A symbolic link on the way to `path` that leads nowhere, and what is wrong with it; None if none."""
+    for link in (path, *path.parents):
+        if not link.is_symlink():
+            continue
+        try:
+            link.stat()
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return link, "is a symbolic link loop"
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                return link, f"is a symbolic link to {os.readlink(link)}, which does not exist"
+            raise HarnessError(f"run store {path}: cannot follow the symbolic link {link}: {exc.strerror}") from None
+    return None
+
+
 _REPORTED: set[str] = set()  # damaged stages already reported by this process
+
+
+_READ_ONLY_NOTED: set[str] = set()  # read-only stores already named by this process
+
+
+def _note_read_only(exc: ReadOnlyStore) -> None:
+    if str(exc.root) not in _READ_ONLY_NOTED:
+        _READ_ONLY_NOTED.add(str(exc.root))
+        from harness.console import log
+
+        log(f"{exc}: finished stages are reused without a lock; none can be computed")
 
 
 class Stage:
@@ -163,12 +205,26 @@ class Stage:
 
         Re-entrant within a process. A `begin()` inside that raised before `commit()` (on
         this or another Stage object of the same folder) is released here too, so a failed
-        stage never keeps other processes waiting.
+        stage never keeps other processes waiting, and its partial folder is removed when it
+        holds nothing to resume from (`discard_empty_work`).
+
+        In a store this process cannot write (`ReadOnlyStore`) there is no lock to take: the
+        block runs without one, so a finished stage is read as it is, and `begin()` refuses to
+        compute one. A process that writes nothing cannot corrupt the store, and a published
+        folder only ever changes by one rename, so what it reads is whole.
         """
-        self._acquire()
+        try:
+            self._acquire()
+        except ReadOnlyStore as exc:
+            _note_read_only(exc)
+            yield self
+            return
         level = held(self.lock_path) - 1  # held by this process before this block
         try:
             yield self
+        except BaseException:
+            self.discard_empty_work()
+            raise
         finally:
             self._begun = 0
             while held(self.lock_path) > level:
@@ -181,7 +237,10 @@ class Stage:
 
         A published folder stays in place (readers keep seeing it) until `commit()` replaces it.
         """
-        self._acquire()
+        try:
+            self._acquire()
+        except ReadOnlyStore as exc:
+            raise HarnessError(f"{self} must be computed, but {exc}; give a writable --store") from None
         self._begun += 1
         self.report_damage()
         try:
@@ -192,7 +251,7 @@ class Stage:
             write_json(self.work / INPUTS, self.inputs)
         except OSError as exc:
             self.abandon()
-            raise HarnessError(f"cannot write {self.work}: {exc.strerror or exc}") from None
+            raise write_failed(self.work, exc) from None
         return self.work
 
     def commit(self, manifest: dict[str, Any]) -> Path:
@@ -208,6 +267,20 @@ class Stage:
             self._begun -= 1
             self._release()
         return self.path
+
+    def discard_empty_work(self) -> None:
+        """Remove the partial folder if it holds nothing to resume from (no file but inputs.json, or empty ones).
+
+        Called, holding the lock, when an attempt fails: a folder with generations or
+        checkpoints stays so that the next attempt resumes; an empty one would only be clutter.
+        """
+        if not self.work.is_dir():
+            return
+        ours = (INPUTS, MANIFEST)
+        for path in self.work.rglob("*"):
+            if path.relative_to(self.work).as_posix() not in ours and path.is_file() and path.stat().st_size:
+                return
+        shutil.rmtree(self.work, ignore_errors=True)
 
     def abandon(self) -> None:
         """Release the lock taken by `begin()` without publishing (the partial folder stays)."""

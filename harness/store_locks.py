@@ -2,17 +2,20 @@
 
 The lock (`filelock`, flock underneath) dies with its process, so a killed run never
 leaves a stale one. A waiting process says so, names the holder, and gives up after
-`$HARNESS_LOCK_TIMEOUT` seconds when that is set.
+`$HARNESS_LOCK_TIMEOUT` seconds when that is set. A store that cannot be written at all
+raises `ReadOnlyStore`, so that finished stages can still be read (`harness.store.Stage.lock`).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import time
 from pathlib import Path
 from typing import Any
 
+from harness.env import env_seconds
 from harness.errors import HarnessError
 
 LOCK_TIMEOUT_ENV = "HARNESS_LOCK_TIMEOUT"
@@ -30,15 +33,27 @@ def _file_lock(path: Path):
     return lock
 
 
-def _lock_timeout() -> float | None:
-    raw = os.environ.get(LOCK_TIMEOUT_ENV)
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise HarnessError(f"{LOCK_TIMEOUT_ENV} must be a number of seconds, got {raw!r}") from None
-    return max(value, 0.0)
+def lock_timeout() -> float | None:
+    """`$HARNESS_LOCK_TIMEOUT`: seconds to wait for another process's lock (0: do not wait); None waits for ever."""
+    return env_seconds(LOCK_TIMEOUT_ENV, 0.0, "a wait for another process has no limit")
+
+
+class ReadOnlyStore(HarnessError):
+    """The run store cannot be written (a read-only mount, no write permission): no lock can be taken."""
+
+    def __init__(self, root: Path, reason: str) -> None:
+        super().__init__(f"the run store {root} is read-only ({reason})")
+        self.root = root
+
+
+READ_ONLY_ERRNOS = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def _unwritable(exc: OSError, root: Path, what: str) -> HarnessError:
+    """The one-line error for a lock that cannot be taken: `ReadOnlyStore` when writing is refused."""
+    if exc.errno in READ_ONLY_ERRNOS:
+        return ReadOnlyStore(root, exc.strerror or str(exc))
+    return HarnessError(f"{what}: {exc.strerror or exc}")
 
 
 def _read_owner(path: Path) -> str:
@@ -60,7 +75,7 @@ def acquire(lock_path: Path, what: str, root: Path) -> None:
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise HarnessError(f"cannot write to the run store {root}: {exc.strerror or exc}") from None
+        raise _unwritable(exc, root, f"cannot write to the run store {root}") from None
     lock = _file_lock(lock_path)
     owner = _owner_file(lock_path)
     try:
@@ -68,7 +83,7 @@ def acquire(lock_path: Path, what: str, root: Path) -> None:
     except Timeout:
         _wait(lock, what, _read_owner(owner))
     except OSError as exc:
-        raise HarnessError(f"cannot lock {lock_path}: {exc.strerror or exc}") from None
+        raise _unwritable(exc, root, f"cannot lock {lock_path}") from None
     if lock.lock_counter == 1:
         try:
             owner.write_text(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}\n")
@@ -81,7 +96,7 @@ def _wait(lock: Any, what: str, holder: str) -> None:
 
     from harness.console import log
 
-    limit = _lock_timeout()
+    limit = lock_timeout()
     log(f"waiting for {what}: another process{holder} is computing it")
     started = time.monotonic()
     while True:

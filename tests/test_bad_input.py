@@ -285,3 +285,24 @@ def test_score_json_folder_is_refused_before_grading(tmp_path, capsys, monkeypat
     gens = _jsonl(tmp_path / "g.jsonl", [{"answer": "7", "outputs": ["\\boxed{7}"]}])
     _one_line_error(capsys, main(["score", str(gens), "--json", str(tmp_path / "outdir")]), "is a folder")
     assert graded == [] and sorted(p.name for p in tmp_path.iterdir()) == ["g.jsonl", "outdir"]
+
+
+# Issue #33 (item 10): non-standard JSON numbers in data files, store paths that lead nowhere, and bad
+# input found once a stage has begun (which left its empty partial folder behind).
+ISSUE_33 = ("score-gold-nan", "score-gold-infinity", "eval-data-gold-infinity", "teacher-problems-nan-answer",
+            "run-store-symlink-loop", "run-store-dangling-symlink", "teacher-problems-missing-field",
+            "teacher-problems-duplicate-ids", "teacher-s1k-later-row-missing")
+
+
+@pytest.mark.parametrize("name", ISSUE_33)
+def test_issue_33_bad_input_fails_in_one_line_and_leaves_no_stage(name, tmp_path, tiny_model_dir, monkeypatch, capsys):
+    (case,) = [c for c in CASES if c.name == name]
+    ctx = Ctx(work=tmp_path, store=tmp_path / "store", json_out=tmp_path / "out.json", out_dir=tmp_path / "train-out",
+              model=tiny_model_dir)
+    spec = case.build(ctx)
+    monkeypatch.setenv("HARNESS_STORE", str(ctx.store))
+    argv = list(spec.argv) if spec.own_store else [*spec.argv, "--store", str(ctx.store)]
+    _one_line_error(capsys, main(argv), *case.needles)
+    assert not ctx.json_out.exists()
+    # not even a partial folder: a stage that failed with nothing to resume from removes its own
+    assert not [p for p in ctx.store.glob("*/*") if p.parent.name != ".locks"]

@@ -160,3 +160,42 @@ def test_a_dead_cpu_helper_is_a_one_line_error(engine, tiny_model_dir):
         assert two.generate(requests, SAMPLING) == engine.generate(requests, SAMPLING)
     finally:
         two.close()
+
+
+# The parent of a CPU helper, killed while the helper decodes: the helper's decode is faked
+# to wait on a pipe the test holds, so the kill lands mid-decode by construction.
+_KILLED_PARENT = """
+import os, sys
+import harness.engines.decoding as decoding
+from harness.engines.cpu_helpers import DecodeHelpers
+
+def decode(model, tokenizer, work, *args):
+    os.write(1, b"decoding\\n")
+    os.read(int(sys.argv[1]), 1)  # until the test says the parent is gone
+    return [(row, [1]) for row in work]
+
+decoding.decode = decode  # the helper is forked after this, so it decodes with it
+helpers = DecodeHelpers(None, None, "cpu", 1)
+helpers.submit([["row"]], None, [], 1)
+helpers.results()
+"""
+
+
+def test_sigterm_to_a_run_with_cpu_helpers_prints_no_tracebacks():
+    """Issue #33: SIGTERM during a decode with helpers printed ~30 lines of BrokenPipeError."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_PARENT, str(read)], pass_fds=(read,),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    os.close(read)
+    assert proc.stdout.readline() == "decoding\n", proc.stderr.read()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == -signal.SIGTERM
+    os.write(write, b"x")  # a helper still alive now answers its dead parent
+    os.close(write)
+    _, err = proc.communicate(timeout=60)  # both streams end when the helper has ended too
+    assert len(err.splitlines()) <= 1 and "Traceback" not in err, err

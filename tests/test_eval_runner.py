@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -196,3 +197,44 @@ def test_eval_past_the_context_exits_2_in_one_line_before_generating(tiny_model_
     assert "past the 512-token context" in errors[0] and "lower max_new_tokens to at most" in errors[0]
     assert not out.exists()
     assert not list((tmp_path / "s").glob("eval/*/generations.jsonl"))  # nothing was generated
+
+
+class _FullDisk:
+    """A file opened for appending on a disk with no space left: every write fails as the OS fails it."""
+
+    def __init__(self, fh):
+        self._fh = fh
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._fh.close()
+
+    def write(self, text):
+        import errno
+
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+
+def test_a_full_disk_during_eval_is_one_line_naming_the_file(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    """Issue #33: generations hitting a full disk ended in a raw OSError traceback."""
+    data = write_benchmark(tmp_path / "data", count=2)
+    real_open = Path.open
+
+    def open_(self, mode="r", *args, **kwargs):
+        fh = real_open(self, mode, *args, **kwargs)
+        return _FullDisk(fh) if self.name == GENERATIONS and "a" in mode else fh
+
+    monkeypatch.setattr(Path, "open", open_)
+    store = tmp_path / "store"
+    assert main(eval_args(tiny_model_dir, data, store, tmp_path / "out.json")) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in err, err
+    assert re.match(rf"error: cannot write {store}/eval/aime24-[0-9a-f]{{16}}\.partial/{GENERATIONS}: "
+                    r"No space left on device; free some space", errors[0]), errors[0]
+    assert err.splitlines()[-1] == errors[0] and not (tmp_path / "out.json").exists()

@@ -222,3 +222,90 @@ def test_a_failed_build_through_another_stage_object_releases_the_lock(tmp_path)
             "import os; os.environ['HARNESS_LOCK_TIMEOUT'] = '0'\nwith s.lock(): print('free')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "free", out.stderr
+
+
+# --------------------------------------------------------------------------- issue #33: links, read-only stores, partials
+
+@pytest.mark.parametrize("make, needle", [
+    (lambda d: (d / "store").symlink_to(d / "store"), "is a symbolic link loop"),
+    (lambda d: (d / "store").symlink_to(d / "nowhere"), "is a symbolic link to"),
+])
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_store_paths_through_broken_links_are_one_line_errors(tmp_path, make, needle, below):
+    make(tmp_path)
+    root = tmp_path / "store" / below if below else tmp_path / "store"
+    with pytest.raises(HarnessError, match=f"^run store {root}.*{needle}.*; choose another --store$"):
+        RunStore(root)
+
+
+def test_a_failed_attempt_removes_its_partial_folder_unless_it_holds_work_to_resume(tmp_path):
+    store = RunStore(tmp_path)
+    empty, resumable = store.stage("method", {"a": 1}), store.stage("eval", {"a": 2})
+    for stage, text in ((empty, ""), (resumable, '{"sample": 0}\n')):
+        with pytest.raises(HarnessError, match="failed"):
+            with stage.lock():
+                work = stage.begin()
+                (work / "model").mkdir()  # an empty folder, or an empty file, is nothing to resume from
+                (work / "generations.jsonl").write_text(text)
+                raise HarnessError("failed")
+    assert not empty.work.exists() and not empty.path.exists()
+    assert (resumable.work / "generations.jsonl").is_file() and resumable.status() == "partial (resumes)"
+
+
+_READ_ONLY_MOUNT = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" && exec "$@"'
+
+
+def _read_only(store, how):
+    """A command prefix under which `store` is read-only: a read-only bind mount in a user namespace
+    ("mount"), or a tree without write permission ("chmod"; root, whom chmod does not stop, runs as
+    an ordinary user of a user namespace). Skips where this machine cannot have it."""
+    if how == "chmod":
+        for path in [*store.rglob("*"), store]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        if os.geteuid() != 0:
+            return []
+        prefix = ["unshare", "--user", "--map-user=1000", "--map-group=1000"]
+    else:
+        prefix = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", _READ_ONLY_MOUNT, str(store)]
+    try:
+        if subprocess.run([*prefix, "true"], capture_output=True, timeout=60).returncode == 0:
+            return prefix
+    except OSError:
+        pass
+    pytest.skip(f"no user namespace here for a read-only store ({how})")
+
+
+@pytest.mark.parametrize("how", ["mount", "chmod"])
+def test_a_read_only_store_serves_finished_stages_and_refuses_to_compute(tmp_path, how):
+    store = tmp_path / "store"
+    done = RunStore(store).stage("eval", {"x": 1}, label="bench")
+    (done.begin() / "result.json").write_text('{"score": 1}\n')
+    done.commit({})
+    code = textwrap.dedent("""
+        import sys
+        from harness.errors import HarnessError
+        from harness.store import RunStore
+        store = RunStore(sys.argv[1])
+        done = store.stage("eval", {"x": 1}, label="bench")
+        with done.lock():
+            print("reused", done.done, (done.path / "result.json").read_text().strip())
+        todo = store.stage("eval", {"x": 2}, label="bench")
+        with todo.lock():
+            try:
+                todo.begin()
+            except HarnessError as exc:
+                print("refused:", exc)
+    """)
+    try:
+        out = subprocess.run([*_read_only(store, how), sys.executable, "-c", code, str(store)], capture_output=True,
+                             text=True, timeout=120)
+    finally:
+        for path in [store, *store.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert out.returncode == 0, out.stderr
+    reused, refused = out.stdout.splitlines()
+    assert reused == 'reused True {"score": 1}'
+    assert refused.startswith(f"refused: eval bench-{RunStore(store).stage('eval', {'x': 2}).key} must be computed, "
+                              f"but the run store {store} is read-only (")
+    assert "read-only" in out.stderr  # the log says once that stages are reused without a lock
+    assert sorted(p.name for p in (store / "eval").iterdir()) == [done.name]

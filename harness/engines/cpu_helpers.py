@@ -8,14 +8,17 @@ it nor on the thread count), so the split leaves every sample as it was; the tes
 `bench/decoding.py` check that.
 
 Helpers are forked once per engine from the process that holds the model, so they start
-in milliseconds and share its weights copy-on-write. A helper whose parent dies sees its
-pipe close and exits.
+in milliseconds and share its weights copy-on-write. A helper whose parent dies is ended by
+the kernel (Linux), or sees its pipe close and exits, without a word: a killed run prints
+no tracebacks from its helpers.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 import warnings
 from contextlib import contextmanager
 from typing import Any
@@ -36,7 +39,7 @@ class DecodeHelpers:
         self._conns, self._procs = [], []
         for _ in range(count):
             mine, theirs = ctx.Pipe()
-            proc = ctx.Process(target=_serve, args=(theirs, mine, model, tokenizer, device), daemon=True)
+            proc = ctx.Process(target=_serve, args=(theirs, mine, model, tokenizer, device, os.getpid()), daemon=True)
             proc.start()
             theirs.close()
             self._conns.append(mine)
@@ -83,13 +86,17 @@ def _died() -> HarnessError:
                         "to decode in one process")
 
 
-def _serve(conn, parent_end, model, tokenizer, device: str) -> None:
+def _serve(conn, parent_end, model, tokenizer, device: str, parent: int) -> None:
     from harness.engines.decoding import decode
 
     parent_end.close()  # else this process holds the parent's end open and never sees it close
+    _end_with(parent)
     # Forked from a process with threads (progress display, grader pool): write nothing, so
     # no lock another thread held at the fork is ever needed here.
     warnings.simplefilter("ignore")
+    # Ctrl-C reaches every process of the terminal's group: the parent says "interrupted",
+    # a helper just ends (Python's default would print its traceback).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     torch.set_num_threads(1)
     while True:
         try:
@@ -100,9 +107,33 @@ def _serve(conn, parent_end, model, tokenizer, device: str) -> None:
             return
         work, (sampling, stop_ids, batch_size) = message
         try:
-            conn.send(("ok", list(decode(model, tokenizer, work, sampling, stop_ids, batch_size, device))))
+            reply = ("ok", list(decode(model, tokenizer, work, sampling, stop_ids, batch_size, device)))
         except Exception as exc:  # sent back and raised in the parent, which names it
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(reply)
+        except OSError:  # the parent is gone (killed): there is no one to answer, and nothing to say
+            return
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with(parent: int) -> None:
+    """Have Linux end this helper when the process that forked it dies.
+
+    A killed run must not leave helpers decoding their share for no one (minutes of CPU);
+    elsewhere a helper ends at its next send or receive instead. Strictly, Linux watches the
+    thread that forked the helper: helpers are made by the thread that decodes, which lives
+    as long as the engine is used.
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the call above
+        os._exit(0)
 
 
 @contextmanager
