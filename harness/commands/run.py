@@ -32,7 +32,9 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--json", metavar="PATH", help="write the result record to PATH (a JSON list of records when several methods run)")
     p.add_argument("--force", action="store_true", help="recompute every stage instead of reusing the store")
     p.add_argument("--show-config", action="store_true", help="print the fully resolved config, then run")
-    p.add_argument("--dry-run", action="store_true", help="print the resolved config and the stage keys; run nothing")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the resolved config, the checks made before any stage (device, engine, student, "
+                        "data; exit 2 when one fails) and the stage keys; run nothing")
     p.set_defaults(func=main)
 
 
