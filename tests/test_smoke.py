@@ -97,3 +97,16 @@ def test_smoke_runs_the_paper_preset_end_to_end_offline(preset, tmp_path, capsys
     assert f"what `harness run --preset {preset}` needs of this machine" in captured.out
     assert captured.out.rstrip().splitlines()[-1].startswith("smoke passed: the pipeline ran end to end")
     assert "smoke_palign" not in METHODS.names()  # registered for the smoke only
+
+
+def test_smoke_methods_wrap_every_training_method_for_the_block_only():
+    from harness.method_runs import all_selectors
+    from harness.smoke.plan import smoke_methods
+
+    before = METHODS.names()
+    with smoke_methods(all_selectors()) as selectors:
+        assert "none" in selectors and "smoke_palign" in selectors
+        assert [s for s in selectors if s.startswith("smoke_fixed_trunc:")] == [
+            "smoke_fixed_trunc:ratio=0.25", "smoke_fixed_trunc:ratio=0.5", "smoke_fixed_trunc:ratio=0.75"]
+        assert all(s == "none" or s.startswith("smoke_") for s in selectors)
+    assert METHODS.names() == before
