@@ -74,14 +74,9 @@ def offline_env(store: Path) -> dict[str, str]:
 def build_tiny_model(path: Path) -> Path:
     """A random micro Qwen2 with a locally trained tokenizer (what the tests use), ~10 s on CPU."""
     sys.path.insert(0, str(HERE.parent))
-    from harness.synth.models import build_model
-    from harness.synth.tokenizer import train_tokenizer
+    from harness.synth.models import save_random_model
 
-    tokenizer = train_tokenizer(_CORPUS, vocab_size=400)
-    model = build_model(tokenizer, size="micro", arch="qwen2", context_length=512, seed=0)
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+    return save_random_model(path, _CORPUS, arch="qwen2", size="micro", context_length=512, vocab_size=400, seed=0)
 
 
 def complete_stages(store: Path) -> list[str]:

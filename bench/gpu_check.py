@@ -18,7 +18,7 @@ in its own process (clean peak-memory figures; a crash or hang costs one phase):
                         projections, gradient checkpointing, bf16) on 64 examples of 8,192
                         tokens: tokens/s of the training loop, peak memory.
   pipeline              `harness run` in this process with a config that includes
-                        configs/paper-base.yaml: s1K-format teacher rows made here, the four
+                        configs/paper-base.yaml: s1K-format teacher rows (harness.smoke.toy), the four
                         benchmarks' JSONL files (20 problems each), n=3, the transformers
                         engine. The method is palign (judge: self) on the student; a random
                         student answers nothing right, so where palign keeps no example the
@@ -260,53 +260,6 @@ class Phase:
 
 # --------------------------------------------------------------------------- setup: tokenizer, models, data
 
-FILLER = [
-    "First, write down what is given and what is asked.",
-    "Let me check that again: {a} + {b} = {s}, so the sum is right.",
-    "Wait, maybe there is a simpler way to see this.",
-    "Multiplying, {a} * {b} = {p}, which we will need later.",
-    "Hmm, so the remainder of {p} divided by {b} is {r}.",
-    "Therefore the expression simplifies, and we can substitute x = {a}.",
-    "Let x = \\frac{{{a}}}{{{b}}}; then {b}x = {a}.",
-    "So far the answer looks like {s}, but let me verify each step once more.",
-    "Alternatively, consider the case where n = {b} and count the possibilities.",
-    "Since {a} is less than {p}, the inequality holds for every positive integer.",
-]
-
-
-def filler_sentence(i: int) -> str:
-    a, b = 3 + (i * 7) % 91, 2 + (i * 13) % 37
-    return FILLER[i % len(FILLER)].format(a=a, b=b, s=a + b, p=a * b, r=(a * b) % b)
-
-
-def s1k_rows(n: int, sentences: int) -> list[dict[str, Any]]:
-    """s1K-1.1-format rows (the columns the s1k source reads, plus the grade columns)."""
-    rows = []
-    for i in range(n):
-        a, b, c = 11 + 3 * i, 4 + i % 9, 2 + i % 5
-        answer = a + b * c
-        cot = " ".join(filler_sentence(i * 31 + k) for k in range(sentences))
-        cot = (f"We need {a} + {b} * {c}. Multiplication first: {b} * {c} = {b * c}. {cot} "
-               f"So {a} + {b * c} = {answer}, and the answer is \\boxed{{{answer}}}.")
-        attempt = f"First ${b} \\cdot {c} = {b * c}$, then ${a} + {b * c} = {answer}$.\n\nFinal Answer: The final answer is $\\boxed{{{answer}}}$"
-        rows.append({
-            "solution": f"${a} + {b} \\cdot {c} = {answer}$, so the answer is $\\boxed{{{answer}}}$.",
-            "question": f"Compute ${a} + {b} \\cdot {c}$.",
-            "cot_type": "math",
-            "source_type": "gpu_check/synthetic",
-            "metadata": json.dumps({"row": i}),
-            "gemini_thinking_trajectory": cot,
-            "gemini_attempt": attempt,
-            "deepseek_thinking_trajectory": cot,
-            "deepseek_attempt": attempt,
-            "gemini_grade": "Yes",
-            "gemini_grade_reason": "made up for the GPU check",
-            "deepseek_grade": "Yes",
-            "deepseek_grade_reason": "made up for the GPU check",
-        })
-    return rows
-
-
 def benchmark_problems(data_dir: Path | None) -> list[str]:
     if data_dir is None:
         return [f"Compute ${3 + i} + {4 + i % 7} \\cdot {2 + i % 3}$." for i in range(64)]
@@ -316,21 +269,6 @@ def benchmark_problems(data_dir: Path | None) -> list[str]:
             if line.strip():
                 problems.append(json.loads(line)["problem"])
     return problems
-
-
-def build_model(tokenizer, arch: str, shape: dict, context: int, device: str, seed: int = 0):
-    import torch
-    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM
-
-    common = dict(vocab_size=len(tokenizer), max_position_embeddings=context, tie_word_embeddings=True,
-                  bos_token_id=None, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **shape)
-    config_cls, model_cls = {"qwen2": (Qwen2Config, Qwen2ForCausalLM), "qwen3": (Qwen3Config, Qwen3ForCausalLM)}[arch]
-    torch.manual_seed(seed)
-    with torch.device(device):
-        model = model_cls(config_cls(**common))
-    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id,
-                                               pad_token_id=tokenizer.pad_token_id, do_sample=False)
-    return model
 
 
 def machine_info(cuda: bool) -> dict[str, Any]:
@@ -399,6 +337,7 @@ def preflight() -> dict[str, str]:
 def sft_records(tokenizer, problems: list[str], n: int, tokens: int) -> list[dict[str, Any]]:
     """n prompt-completion records of at least `tokens` tokens each (training cuts them to `tokens`)."""
     from harness.config import PAPER_INSTRUCTION
+    from harness.smoke.toy import filler_sentence
 
     per_sentence = max(1, len(tokenizer(" ".join(filler_sentence(i) for i in range(50)), add_special_tokens=False).input_ids) // 50)
     sentences = int(tokens / per_sentence * 1.15) + 8
@@ -437,6 +376,8 @@ def phase_setup(state: dict) -> None:
     ph.set("machine", machine_info(ph.cuda))
     ph.set("preflight", preflight())
     from harness.jsonl import write_jsonl
+    from harness.smoke.toy import filler_sentence, s1k_rows
+    from harness.synth.models import build_from_shape
     from harness.synth.tokenizer import train_tokenizer
 
     data_dir = Path(state["data_dir"]) if state["data_dir"] else None
@@ -455,7 +396,7 @@ def phase_setup(state: dict) -> None:
 
     for arch, shape in state["archs"].items():
         started = time.perf_counter()
-        model = build_model(tokenizer, arch, shape, sizes.context, ph.device)
+        model = build_from_shape(tokenizer, arch, shape, sizes.context, device=ph.device)
         dtype = torch.bfloat16 if ph.cuda else torch.float32
         model.to(dtype)
         path = work / "models" / arch
@@ -865,21 +806,11 @@ class MemoryProbe:
 
 
 def register_probe_method() -> None:
-    """palign on the student; where it keeps nothing (a random student), the teacher's full CoTs."""
-    from harness.methods import MethodResult, get_method, register_method
+    """palign on the student; where it keeps nothing (a random student), the teacher's full CoTs (as `harness smoke`)."""
+    from harness.methods import get_method
+    from harness.smoke.plan import register_fallback
 
-    palign, full_cot = get_method("palign"), get_method("full_cot")
-
-    @register_method(PROBE_METHOD, params=palign.params,
-                     description="gpu_check: palign, or the teacher's full CoTs where palign keeps no example")
-    def probe(traces, params, ctx):
-        result = palign.fn(traces, params, ctx)
-        if result.examples:
-            return MethodResult(result.examples, {**result.stats, "gpu_check_fallback": None})
-        fallback = full_cot.fn(traces, full_cot.params(), ctx)
-        return MethodResult(fallback.examples, {**result.stats, "kept": len(fallback.examples),
-                                                "gpu_check_fallback": "palign kept no example (a random student "
-                                                "answers nothing right): trained on the teacher's full CoTs"})
+    register_fallback(get_method("palign"), PROBE_METHOD)
 
 
 def pipeline_config(state: dict, sizes: Sizes, cuda: bool) -> dict[str, Any]:

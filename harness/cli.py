@@ -19,6 +19,7 @@ from harness.errors import HarnessError
 # (module under harness.commands, subcommand name); order is the order in --help.
 COMMANDS = (
     ("run", "run"),
+    ("smoke", "smoke"),
     ("eval_cmd", "eval"),
     ("score", "score"),
     ("teacher", "teacher"),

@@ -4,7 +4,9 @@ Every stage (`harness.stages`) is a function from stored artifacts to stored art
 output folder is named by the hash of exactly the settings it runs with (`harness.keys`),
 so a rerun with one setting changed recomputes only the stages that setting reaches; the
 log says "reused <stage> <key>" or "computing <stage> <key>" for each. Interrupted stages
-resume from their `.partial` folder (generation caches, trainer checkpoints).
+resume from their `.partial` folder (generation caches, trainer checkpoints). Before any
+stage, `harness.preflight` checks the device, the engine, the student and the data; a
+failure stops the run in one line (`--dry-run` lists every check and exits 2 on a failure).
 
 With several methods (`--method all`) they share the student and the teacher traces, and
 `--json PATH` receives a JSON list with one result record per method (a single method
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
-from harness import stages
+from harness import preflight, stages
 from harness.config import RunConfig
 from harness.console import console, log, stdout_console
 from harness.engine_cache import EngineCache
@@ -83,10 +85,14 @@ def run_pipeline(cfg: RunConfig, methods: list[str], json_path: str | None = Non
         raise HarnessError("no method to run")
     store = RunStore()
     runs = resolve_methods(cfg, methods)
+    checks = preflight.run_checks(cfg, runs, store)
     if dry_run:
-        print_plan(cfg, store, runs)
+        preflight.print_checks(checks, "dry run: checks before any stage")
+        if not any(c.name in ("student", "teacher data") for c in preflight.failures(checks)):
+            print_plan(cfg, store, runs)  # it needs the student's fingerprint and the teacher's key
+        preflight.require(checks, listed=True)
         return 0
-    stages.check_benchmarks(cfg)
+    preflight.require(checks)  # a run that would fail at training must not spend the teacher stage first
     student = stages.stage_student(cfg, store, force)
     student_id = model_fingerprint(student)
     teacher_dir = stages.stage_teacher(cfg, store, force)

@@ -159,15 +159,6 @@ def stage_train(cfg: RunConfig, store: RunStore, method_dir: Path, student: str,
 
 # --------------------------------------------------------------------------- eval and result
 
-def check_benchmarks(cfg: RunConfig) -> None:
-    """Load every benchmark up front: missing data fails in one line before hours of training."""
-    from harness.eval.benchmarks import get_benchmark
-
-    for benchmark in cfg.eval.benchmarks:
-        if not get_benchmark(benchmark).load(cfg.eval.data_dir):
-            raise HarnessError(f"benchmark {benchmark!r} has no problems")
-
-
 def eval_stage(cfg: RunConfig, store: RunStore, model_id: str, benchmark: str) -> Stage:
     from harness.eval.benchmarks import benchmark_checksum, get_benchmark
 

@@ -61,6 +61,12 @@ def build_trainer(model: str, records: list[dict[str, Any]], output_dir: Path, c
     from trl import SFTConfig, SFTTrainer
 
     cfg.check("train")
+    if cfg.bf16:
+        from harness.training.device import bf16_problem
+
+        problem = bf16_problem()  # transformers' own refusal is a ValueError with a traceback
+        if problem:
+            raise HarnessError(problem)
     tokenizer = AutoTokenizer.from_pretrained(model)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

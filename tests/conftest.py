@@ -22,14 +22,9 @@ _CORPUS = [
 
 def make_tiny_model(path, arch: str = "qwen2", size: str = "micro", seed: int = 0):
     """A randomly initialised model of a real architecture with a locally trained tokenizer."""
-    from harness.synth.models import build_model
-    from harness.synth.tokenizer import train_tokenizer
+    from harness.synth.models import save_random_model
 
-    tokenizer = train_tokenizer(_CORPUS, vocab_size=400)
-    model = build_model(tokenizer, size=size, arch=arch, context_length=512, seed=seed)
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+    return save_random_model(path, _CORPUS, arch=arch, size=size, context_length=512, vocab_size=400, seed=seed)
 
 
 @pytest.fixture(scope="session")

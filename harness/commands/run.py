@@ -35,7 +35,9 @@ def add_parser(sub, parent) -> None:
                         "reason in the record (the board prints it); without it such a run is refused before it starts")
     p.add_argument("--force", action="store_true", help="recompute every stage instead of reusing the store")
     p.add_argument("--show-config", action="store_true", help="print the fully resolved config, then run")
-    p.add_argument("--dry-run", action="store_true", help="print the resolved config and the stage keys; run nothing")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the resolved config, the checks made before any stage (device, engine, student, "
+                        "data; exit 2 when one fails) and the stage keys; run nothing")
     p.set_defaults(func=main)
 
 

@@ -45,9 +45,16 @@ def load_engine(model: str, cfg: EngineConfig) -> Engine:
             raise HarnessError(f"model folder has no config.json: {model}")
         model = str(path)
     name = choose_engine(cfg)
-    engine_cls = ENGINES.get(name)
-    requires = getattr(engine_cls, "requires", None)
+    problem = missing_package(name)
+    if problem:
+        raise HarnessError(problem)
+    return ENGINES.get(name)(model, cfg)
+
+
+def missing_package(name: str) -> str | None:
+    """Why engine `name` cannot be built here (the package its class `requires` is not installed), or None."""
+    requires = getattr(ENGINES.get(name), "requires", None)
     if requires and importlib.util.find_spec(requires) is None:
-        raise HarnessError(f"engine {name!r} chosen but {requires} is not installed (pip install {requires}), "
-                           "or use --engine transformers")
-    return engine_cls(model, cfg)
+        return (f"engine {name!r} chosen but {requires} is not installed (pip install {requires}), "
+                "or use --engine transformers")
+    return None

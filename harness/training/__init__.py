@@ -1,1 +1,1 @@
-"""The pieces of the shared SFT recipe (`harness.trainer`): data, trainer callbacks, checkpoints."""
+"""The pieces of the shared SFT recipe (`harness.trainer`): data, trainer callbacks, checkpoints, device support."""
