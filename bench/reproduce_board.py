@@ -17,6 +17,7 @@ uses (and keeps) that store instead of a temporary one.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import subprocess
@@ -29,7 +30,8 @@ sys.path.insert(0, str(HERE.parent))  # the harness of this checkout
 
 
 def load_records(path: Path) -> list[dict]:
-    data = json.loads(path.read_text(encoding="utf-8"))
+    raw = path.read_bytes()
+    data = json.loads(gzip.decompress(raw) if path.name.endswith(".gz") else raw)
     records = data if isinstance(data, list) else [data]
     if not records:
         raise SystemExit(f"{path}: no result records")

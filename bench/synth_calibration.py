@@ -40,11 +40,9 @@ from harness.config import WorldConfig, resolve_run_config  # noqa: E402
 
 
 def _records(paths: list[str]) -> list[dict]:
-    out = []
-    for path in paths:
-        data = json.loads(Path(path).read_text())
-        out += data if isinstance(data, list) else [data]
-    return out
+    from harness.records import load_records
+
+    return [record.data for path in paths for record in load_records(Path(path))]
 
 
 def _label(record: dict) -> str:

@@ -10,6 +10,7 @@ disk) is one line naming the file.
 from __future__ import annotations
 
 import errno
+import gzip
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -90,14 +91,14 @@ def check_output_file(path: str | Path, what: str = "output") -> Path:
     return path
 
 
-def _write_atomically(path: Path, write, sync: bool = True) -> None:
+def _write_atomically(path: Path, write, sync: bool = True, mode: str = "w") -> None:
     """Write through a temporary sibling renamed into place; any failure is one line and leaves no temporary."""
     if path.is_dir():
         raise HarnessError(f"cannot write {path}: it is a folder")
     tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("w", encoding="utf-8") as fh:
+        with tmp.open(mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as fh:
             write(fh)
             if sync:
                 fh.flush()
@@ -156,9 +157,17 @@ def repair_torn_tail(path: str | Path) -> None:
 
 
 def write_json(path: str | Path, obj: Any) -> None:
-    """Write one JSON document atomically."""
+    """Write one JSON document atomically; gzip-compressed when the name ends in `.gz`.
+
+    Compressed files carry no timestamp (mtime 0), so the same document gives the same bytes.
+    """
+    path = Path(path)
     text = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-    _write_atomically(Path(path), lambda fh: fh.write(text), sync=False)
+    if path.name.endswith(".gz"):
+        data = gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0)
+        _write_atomically(path, lambda fh: fh.write(data), sync=False, mode="wb")
+    else:
+        _write_atomically(path, lambda fh: fh.write(text), sync=False)
 
 
 def read_json(path: str | Path) -> Any:

@@ -1,7 +1,7 @@
 """Leaderboard statistics from stored result records alone (markdown in `harness.commands.leaderboard`).
 
 A result record is the JSON that `harness run --json` writes, one per (method, seed). The
-records of one setup (a folder `<setup>/records/*.json`) are grouped into rows: one row per
+records of one setup (a folder `<setup>/records/*.json[.gz]`) are grouped into rows: one row per
 method variant, student and teacher data, aggregating its seeds. Every number is recomputed
 from the per-sample outcomes in the records, so a row can always be re-derived and checked:
 

@@ -10,6 +10,7 @@ metrics that match their samples and no run counted twice (`check_integrity`).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from collections import defaultdict
@@ -23,6 +24,7 @@ from harness.errors import HarnessError
 from harness.eval.metrics import pass_at_k
 
 SCHEMA = 1
+RECORD_SUFFIXES = (".json", ".json.gz")  # a board's records are compressed: 50 MB of JSON is 2 MB gzipped
 EXEMPTION = "provenance_exemption"
 DIRTY = "-dirty"
 _REQUIRED = ("schema", "harness_version", "method", "method_params", "seed", "student", "teacher_data",
@@ -78,10 +80,11 @@ def load_records(path: Path) -> list[Record]:
     """
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise HarnessError(f"{path}: cannot read result record ({exc.strerror})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+        data = json.loads(gzip.decompress(raw) if path.name.endswith(".gz") else raw)
+    except OSError as exc:  # gzip.BadGzipFile is one too
+        raise HarnessError(f"{path}: cannot read result record ({exc.strerror or exc})") from None
+    except (EOFError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HarnessError(f"{path}: malformed JSON ({exc})".splitlines()[0]) from None
     if isinstance(data, list):
         if not data:
@@ -200,23 +203,23 @@ def check_integrity(records: list[Record]) -> None:
 
 
 def find_records(root: Path) -> dict[str, list[Record]]:
-    """{setup name: records}, for every `*.json` below `root`, sorted by path.
+    """{setup name: records}, for every `*.json` (or gzip-compressed `*.json.gz`) below `root`, sorted by path.
 
-    The setup is the folder holding `records/` (leaderboards/<setup>/records/*.json); records
+    The setup is the folder holding `records/` (leaderboards/<setup>/records/*.json.gz); records
     lying directly in `root` or `root/records` form one setup named after `root`.
     """
     root = Path(root)
     if not root.is_dir():
         raise HarnessError(f"{root}: records folder does not exist")
     setups: dict[str, list[Record]] = defaultdict(list)
-    for path in sorted(root.rglob("*.json")):
+    for path in sorted(p for p in root.rglob("*") if p.name.endswith(RECORD_SUFFIXES) and p.is_file()):
         parts = list(path.parent.relative_to(root).parts)
         if parts and parts[-1] == "records":
             parts.pop()
         name = "/".join(parts) or (root.parent.name if root.name == "records" else root.name)
         setups[name].extend(load_records(path))
     if not setups:
-        raise HarnessError(f"{root}: no result records (*.json) found")
+        raise HarnessError(f"{root}: no result records (*.json, *.json.gz) found")
     return dict(sorted(setups.items()))
 
 

@@ -216,3 +216,23 @@ def test_a_record_relabelled_as_another_seed_is_refused(tmp_path):
     data["seed"] = 7
     (folder / "full_cot-seed7.json").write_text(json.dumps(data))
     _one_line_exit_2(["--records", str(root)], "full_cot-seed", "holds exactly the samples of", "one run counted twice")
+
+
+def test_records_may_be_gzipped_and_gzip_writes_the_same_bytes(tmp_path):
+    from harness.jsonl import write_json
+    from harness.records import load_records
+
+    root = simulated_board(tmp_path / "lb", lifts=[0.1] * 2, problems=20)
+    plain = root / "synthetic" / "records" / "palign-seed0.json"
+    data = json.loads(plain.read_text())
+    packed = plain.with_name("palign-seed0.json.gz")
+    write_json(packed, data)
+    first = packed.read_bytes()
+    write_json(packed, data)
+    assert packed.read_bytes() == first and first[:2] == b"\x1f\x8b"  # gzip, no timestamp: same bytes
+    plain.unlink()
+    assert load_records(packed)[0].data == data
+    assert main(["leaderboard", "--records", str(root)]) == 0
+    assert "synthetic/records/palign-seed0.json.gz" in (root / "README.md").read_text()
+    packed.write_bytes(b"not gzip")
+    _one_line_exit_2(["--records", str(root)], "palign-seed0.json.gz", "cannot read result record")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from harness.cli import main
+from harness.records import load_records
 from test_leaderboard import grid, make_record, write  # tests/ is on sys.path (rootless test modules)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -240,8 +241,8 @@ def test_records_without_the_new_fields_render(tmp_path):
         pytest.skip("no committed records")
     records = tmp_path / "leaderboards" / "synthetic" / "records"
     records.mkdir(parents=True)
-    for path in source.glob("*.json"):
-        data = json.loads(path.read_text())
+    for path in source.glob("*.json.gz"):
+        data = [record.data for record in load_records(path)]
         for record in data:
             if isinstance(record.get("training"), dict):
                 for key in ("budget", "max_steps", "trained_tokens"):
@@ -249,7 +250,7 @@ def test_records_without_the_new_fields_render(tmp_path):
             train = record["manifest"]["config"]["train"]
             train.pop("budget", None), train.pop("max_steps", None)
             train["num_train_epochs"] = 3
-        (records / path.name).write_text(json.dumps(data))
+        (records / path.name.removesuffix(".gz")).write_text(json.dumps(data))
     assert run_cli("--records", str(tmp_path / "leaderboards"), "--out", str(tmp_path / "board.md")) == 0
     text = (tmp_path / "board.md").read_text()
     table = _training_table(text)

@@ -1,6 +1,6 @@
 """A fresh clone reproduces the board (issue #14, acceptance 4): pinned versions, deterministic builds.
 
-The full check is `python bench/reproduce_board.py leaderboards/SETUP/records/seed0.json`
+The full check is `python bench/reproduce_board.py leaderboards/SETUP/records/seed0.json.gz`
 (minutes to an hour); these tests pin its parts: the constraints file and its use, the
 comparison the script makes, and that building a world and its student twice with one
 seed gives byte-identical results on one machine.

@@ -60,7 +60,7 @@ difference, and "not established" is not evidence of no difference."""
 def add_parser(sub, parent) -> None:
     p = sub.add_parser("leaderboard", parents=[parent], help=HELP, description=HELP)
     p.add_argument("--records", metavar="DIR", default="leaderboards",
-                   help="folder of result records: DIR/<setup>/records/*.json (default: leaderboards)")
+                   help="folder of result records: DIR/<setup>/records/*.json[.gz] (default: leaderboards)")
     p.add_argument("--out", metavar="FILE", help="markdown to write (default: DIR/README.md); plots go to its plots/ folder")
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 when FILE differs from what the records render")
