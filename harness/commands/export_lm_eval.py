@@ -8,6 +8,12 @@ from dataclasses import replace
 from harness.config import EvalConfig
 from harness.console import console
 from harness.errors import HarnessError
+from harness.flag_names import CommandFlags
+
+# The evaluation settings this command's flags stand for (no --set here).
+FLAGS = CommandFlags({"eval.data_dir": "--data-dir", "eval.limit": "--limit", "eval.n": "--n", "eval.k": "--k",
+                      "eval.sampling.temperature": "--temperature", "eval.sampling.top_p": "--top-p",
+                      "eval.sampling.max_new_tokens": "--max-new-tokens", "eval.instruction": "--instruction"})
 
 
 def add_parser(sub, parent) -> None:
@@ -29,7 +35,7 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--max-new-tokens", type=int, default=None, help="lm-eval max_gen_toks (default: EvalConfig's)")
     p.add_argument("--instruction", default=None, help="prompt instruction (default: the paper's)")
     p.add_argument("--task-name", default=None, help="lm-eval task name (default harness_<benchmark>)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, setting_flags=FLAGS)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from harness.config import EngineConfig
 from harness.engines.base import Engine
 from harness.errors import HarnessError
 from harness.fingerprint import looks_like_path
+from harness.flag_names import spell
 from harness.registries import AUTO_ENGINE, ENGINES, engine_names
 
 
@@ -49,5 +50,5 @@ def load_engine(model: str, cfg: EngineConfig) -> Engine:
     requires = getattr(engine_cls, "requires", None)
     if requires and importlib.util.find_spec(requires) is None:
         raise HarnessError(f"engine {name!r} chosen but {requires} is not installed (pip install {requires}), "
-                           "or use --engine transformers")
+                           f"or use {spell('engine.name', 'transformers')}")
     return engine_cls(model, cfg)
