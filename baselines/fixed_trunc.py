@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, brief
 from harness.eval.prompts import user_message
 from harness.methods import MethodContext, MethodResult, SFTExample, Trace, register_method
 from harness.toolkit.generation import method_tools

@@ -14,7 +14,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, brief
+from harness.flag_names import spell
 from harness.registries import BENCHMARKS, GRADERS, SOURCES, engine_names
 
 PAPER_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
@@ -37,7 +38,7 @@ def finite(value: float, where: str) -> None:
 
 def need(ok: bool, where: str, allowed: str, value: Any) -> None:
     if not ok:
-        raise HarnessError(f"{where} must be {allowed}, got {value!r}")
+        raise HarnessError(f"{where} must be {allowed}, got {brief(value)}")
 
 
 def check_seed(seed: int, where: str = "seed") -> None:
@@ -148,14 +149,14 @@ class TrainConfig:
     def check(self, where: str = "train") -> None:
         """Values that type-check but cannot train, as one-line errors naming the field and its range."""
         if self.budget not in self.BUDGETS:
-            raise HarnessError(f"{where}.budget must be one of {' | '.join(self.BUDGETS)}, got {self.budget!r}")
+            raise HarnessError(f"{where}.budget must be one of {' | '.join(self.BUDGETS)}, got {brief(self.budget)}")
         if self.budget == "steps" and self.max_steps is None:
             raise HarnessError(f"{where}.budget=steps needs {where}.max_steps, an integer >= 1 (it is unset)")
         if self.max_steps is not None and self.max_steps < 1:
             raise HarnessError(f"{where}.max_steps must be an integer >= 1 (or unset), got {self.max_steps}")
         if self.lr_scheduler_type not in SCHEDULERS:
             raise HarnessError(f"{where}.lr_scheduler_type must be one of {', '.join(SCHEDULERS)}, "
-                               f"got {self.lr_scheduler_type!r}")
+                               f"got {brief(self.lr_scheduler_type)}")
         for name in ("learning_rate", "num_train_epochs", "warmup_ratio", "weight_decay", "lora_dropout"):
             finite(getattr(self, name), f"{where}.{name}")
         for name, value, ok, allowed in (
@@ -210,9 +211,9 @@ def check_sampling(s: SamplingConfig, where: str) -> None:
 def check_engine(engine: EngineConfig, where: str = "engine") -> None:
     known = engine_names()
     if engine.name not in known:
-        raise HarnessError(f"unknown engine {engine.name!r} (known: {', '.join(known)})")
+        raise HarnessError(f"unknown engine {brief(engine.name)} (known: {', '.join(known)})")
     if engine.dtype not in DTYPES:
-        raise HarnessError(f"{where}.dtype must be one of {', '.join(DTYPES)}, got {engine.dtype!r}")
+        raise HarnessError(f"{where}.dtype must be one of {', '.join(DTYPES)}, got {brief(engine.dtype)}")
     need(engine.device in ("auto", "cpu", "cuda") or engine.device.startswith("cuda:"), f"{where}.device",
          "auto, cpu, cuda or cuda:N", engine.device)
     need(engine.batch_size >= 1, f"{where}.batch_size", ">= 1", engine.batch_size)
@@ -254,7 +255,7 @@ def check_eval(ev: EvalConfig, where: str = "eval") -> None:
         BENCHMARKS.get(name)  # unknown names: one line listing the known ones
     duplicate = next((b for i, b in enumerate(ev.benchmarks) if b in ev.benchmarks[:i]), None)
     if duplicate is not None:
-        raise HarnessError(f"{where}.benchmarks names {duplicate!r} twice")
+        raise HarnessError(f"{where}.benchmarks names {brief(duplicate)} twice")
 
 
 def check_teacher(teacher: TeacherConfig, where: str = "teacher") -> None:

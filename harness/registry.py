@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Generic, TypeVar
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, brief
 
 T = TypeVar("T")
 
@@ -107,7 +107,7 @@ class Registry(Generic[T]):
         if name not in self._entries and name in self.lazy:
             self._resolve(name)
         if name not in self._entries:
-            raise HarnessError(f"unknown {self.kind} {name!r} (known: {', '.join(self.names()) or 'none'})")
+            raise HarnessError(f"unknown {self.kind} {brief(name)} (known: {', '.join(self.names()) or 'none'})")
         return self._entries[name]
 
     def names(self) -> list[str]:

@@ -15,7 +15,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from harness.console import progress
-from harness.errors import HarnessError
+from harness.errors import HarnessError, brief
 from harness.methods import MethodContext, MethodResult, Trace, register_method
 from harness.registries import judge_names
 from harness.toolkit.generation import method_tools
@@ -46,7 +46,7 @@ class PAlignParams:
     def __post_init__(self) -> None:
         judges = judge_names()
         if self.judge not in judges:
-            raise HarnessError(f"method.params.judge must be one of {', '.join(judges)}, got {self.judge!r}")
+            raise HarnessError(f"method.params.judge must be one of {', '.join(judges)}, got {brief(self.judge)}")
         if self.rollouts < 1:
             raise HarnessError(f"method.params.rollouts must be at least 1, got {self.rollouts}")
         if not 0.0 < self.threshold <= 1.0:
