@@ -88,12 +88,25 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
 def from_dict(cls: type, data: dict[str, Any], where: str = "config") -> Any:
     """Build dataclass `cls` from a (possibly partial) mapping; unknown keys are errors."""
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - names)
+    by_name = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(by_name))
     if unknown:
-        raise HarnessError(f"{where}: unknown key {brief(unknown[0])} (known: {', '.join(sorted(names))})")
-    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in data.items()}
+        raise HarnessError(f"{where}: unknown key {brief(unknown[0])} (known: {', '.join(sorted(by_name))})")
+    kwargs = {k: _coerce(_onto_default(by_name[k], v), hints[k], f"{where}.{k}") for k, v in data.items()}
     return cls(**kwargs)
+
+
+def _onto_default(f: dataclasses.Field, value: Any) -> Any:
+    """A partial mapping for a section whose default differs from its class's defaults, laid over that default.
+
+    `teacher.sampling` samples at temperature 0.6 by default, `SamplingConfig()` is greedy:
+    `--set teacher.sampling.max_new_tokens=16` must change the length, not the temperature too.
+    """
+    if isinstance(value, dict) and f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        default = f.default_factory()  # type: ignore[misc]
+        if is_dataclass(default):
+            return merge(asdict(default), value)
+    return value
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

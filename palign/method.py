@@ -52,8 +52,12 @@ class PAlignParams:
         if not 0.0 < self.threshold <= 1.0:
             raise HarnessError(f"method.params.threshold must be in (0, 1], got {self.threshold}")
         if self.failure_policy not in FAILURE_POLICIES:
-            raise HarnessError(f"method.params.failure_policy must be one of {', '.join(FAILURE_POLICIES)}, got {self.failure_policy!r}")
+            raise HarnessError(f"method.params.failure_policy must be one of {', '.join(FAILURE_POLICIES)}, got {brief(self.failure_policy)}")
         check_prefix_params(self)
+
+    def repeated_samples(self) -> dict[str, int]:
+        """Samples drawn per prompt: each judged prefix's rollouts (rollout judge) and each chosen prefix's continuations."""
+        return {**({"rollouts": self.rollouts} if self.judge == "rollout" else {}), "samples": self.samples}
 
 
 @register_method("palign", params=PAlignParams,

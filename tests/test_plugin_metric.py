@@ -27,7 +27,7 @@ def _benchmark(folder, count=4):
 
 def _eval(model, data, store, out, seed):
     argv = ["eval", "--store", str(store), "--model", str(model), "--benchmarks", "aime24", "--data-dir", str(data),
-            "--seed", str(seed), "--set", "eval.sampling.max_new_tokens=6", "--set", "eval.n=2",
+            "--seed", str(seed), "--set", "eval.sampling.max_new_tokens=6", "--set", "eval.n=2", "--temperature", "0.6",
             "--json", str(out)]
     assert main(argv) == 0
     return json.loads(out.read_text())["benchmarks"]["aime24"]

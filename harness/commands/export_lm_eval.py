@@ -28,7 +28,7 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="folder to write the task into")
     p.add_argument("--data-dir", help="folder with <benchmark>.jsonl (else $HARNESS_DATA_DIR, else the Hub)")
     p.add_argument("--limit", type=int, help="only the first N problems")
-    p.add_argument("--n", type=int, default=1, help="samples per problem (lm-eval `repeats`)")
+    p.add_argument("--n", type=int, default=1, help="samples per problem (lm-eval `repeats`; more than 1 needs --temperature > 0)")
     p.add_argument("--k", default="1", help="pass@k metrics to report, each <= n")
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
     p.add_argument("--top-p", type=float, default=1.0)
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         instruction=args.instruction if args.instruction is not None else base.instruction,
         sampling=replace(base.sampling, temperature=args.temperature, top_p=args.top_p),
     )
-    from harness.config import check_sampling
+    from harness.config import check_sampled, check_sampling
     from harness.eval.metrics import check_ks
 
     if cfg.n < 1:
@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if cfg.limit is not None and cfg.limit < 1:
         raise HarnessError(f"--limit must be at least 1, got {cfg.limit}")
     check_sampling(replace(cfg.sampling, max_new_tokens=cfg.sampling.max_new_tokens if args.max_new_tokens is None else args.max_new_tokens), "sampling")
+    check_sampled("eval.n", cfg.n, cfg.sampling, "eval.sampling")  # lm-eval's repeats of a greedy answer are copies
     path = export_task(args.benchmark, args.out, cfg, max_gen_toks=args.max_new_tokens, task_name=args.task_name)
     task = path.stem
     console.print(f"wrote {path.parent} (task {task})")

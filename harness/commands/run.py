@@ -29,7 +29,7 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--student", help="student model: local folder, Hub id, or synth:tiny / synth:small")
     p.add_argument("--judge", help="shortcut for method.params.judge (palign's judge registry: rollout, self or a plugin's)")
     p.add_argument("--benchmarks", help="comma-separated benchmark names (eval.benchmarks)")
-    p.add_argument("--n", type=int, help="samples per problem (eval.n)")
+    p.add_argument("--n", type=int, help="samples per problem (eval.n; above 1 needs eval.sampling.temperature > 0)")
     p.add_argument("--k", help="comma-separated pass@k values (eval.k)")
     p.add_argument("--engine", choices=engine_names(), help="inference engine (engine.name)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

@@ -30,7 +30,7 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--model", metavar="PATH", help="teacher model folder or Hub id for --source model (teacher.model)")
     p.add_argument("--problems", metavar="JSONL", help="id/problem/answer JSONL for --source model (default: synthetic teacher stream)")
     p.add_argument("--limit", type=int, metavar="N", help="keep at most N problems (teacher.limit)")
-    p.add_argument("--n", type=int, help="samples per problem for --source model (teacher.n)")
+    p.add_argument("--n", type=int, help="samples per problem for --source model (teacher.n; above 1 needs teacher.sampling.temperature > 0)")
     p.add_argument("--decontaminate", action="store_true", help="drop problems that overlap a benchmark")
     p.add_argument("--preset", help="preset name from configs/ (default: synthetic)")
     p.add_argument("--config", metavar="FILE", help="YAML config file")
