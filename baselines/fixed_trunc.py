@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, brief
 from harness.eval.prompts import user_message
 from harness.methods import MethodContext, MethodResult, SFTExample, Trace, register_method
 from harness.toolkit.generation import method_tools
@@ -41,8 +41,12 @@ class FixedTruncParams:
         if not 0.0 < self.ratio <= 1.0:
             raise HarnessError(f"method.params.ratio must be in (0, 1], got {self.ratio}")
         if self.variant not in VARIANTS:
-            raise HarnessError(f"method.params.variant must be one of {', '.join(VARIANTS)}, got {self.variant!r}")
+            raise HarnessError(f"method.params.variant must be one of {', '.join(VARIANTS)}, got {brief(self.variant)}")
         check_prefix_params(self)
+
+    def repeated_samples(self) -> dict[str, int]:
+        """Samples drawn per prompt: the continuations of each cut prefix (align only)."""
+        return {"samples": self.samples} if self.variant == "align" else {}
 
 
 def cut_point(m: int, ratio: float) -> int:

@@ -34,7 +34,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import bad_input_cases_data  # noqa: E402,F401  (importing registers the cases)
+import bad_input_cases_config  # noqa: E402,F401  (importing registers the cases)
+import bad_input_cases_data  # noqa: E402,F401
 import bad_input_cases_pipeline  # noqa: E402,F401
 from bad_input_corpus import CASES, Case, Ctx  # noqa: E402
 

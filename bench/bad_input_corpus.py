@@ -1,8 +1,10 @@
 """The bad-input corpus for `bench/bad_input.py`: what a case is, and the helpers cases share.
 
 The cases themselves are in `bad_input_cases_data.py` (harness score, harness eval: data
-files and evaluation flags) and `bad_input_cases_pipeline.py` (harness run, train and
-teacher: configs, overrides, training and teacher data); importing them registers them in
+files and evaluation flags), `bad_input_cases_pipeline.py` (harness run, train and
+teacher: configs, overrides, training and teacher data) and `bad_input_cases_config.py`
+(config values any command reads: greedy sampling asked for several samples, YAML that
+cannot be held); importing them registers them in
 `CASES`. Each case writes what it needs under `ctx.work` and returns the `harness` arguments (the
 runner adds `--store`). `needles` are fragments the one-line error must contain, so that
 an error which names the wrong problem does not pass. Cases that could reach a model use

@@ -15,6 +15,7 @@ import sys
 from harness import __version__
 from harness.console import console, setup_cli_output
 from harness.errors import HarnessError
+from harness.flag_names import CommandFlags, use_flags
 
 # (module under harness.commands, subcommand name); order is the order in --help.
 COMMANDS = (
@@ -81,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["HARNESS_STORE"] = args.store
         if getattr(args, "verify", False):
             os.environ["HARNESS_VERIFY"] = "1"
-        return int(args.func(args) or 0)
+        # Errors below spell their fixes with this command's flags (harness.flag_names).
+        with use_flags(getattr(args, "setting_flags", CommandFlags())):
+            return int(args.func(args) or 0)
     except HarnessError as exc:
         if debug:
             console.print_exception()

@@ -17,11 +17,14 @@ from typing import Any
 
 import yaml
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, brief, clip
 
 CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULT_PRESET = "synthetic"
 UNSET_WORD = "None"
+# Far above any config (a preset holds about a hundred values), far below what hurts: nine
+# nested lists of nine aliases each are 9**9 values that a few hundred bytes of YAML spell.
+MAX_VALUES = 100_000
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -48,20 +51,20 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
                 return _coerce(value, arg, where)
             except HarnessError as exc:
                 errors.append(str(exc))
-        raise HarnessError(errors[0] if errors else f"{where}: bad value {value!r}")
+        raise HarnessError(errors[0] if errors else f"{where}: bad value {brief(value)}")
     if is_dataclass(tp):
         if not isinstance(value, dict):
-            raise HarnessError(f"{where}: expected a mapping, got {value!r}")
+            raise HarnessError(f"{where}: expected a mapping, got {brief(value)}")
         return from_dict(tp, value, where)
     if origin is list:
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list):
-            raise HarnessError(f"{where}: expected a list, got {value!r}")
+            raise HarnessError(f"{where}: expected a list, got {brief(value)}")
         return [_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)] if args else value
     if origin is dict or tp is dict:
         if not isinstance(value, dict):
-            raise HarnessError(f"{where}: expected a mapping, got {value!r}")
+            raise HarnessError(f"{where}: expected a mapping, got {brief(value)}")
         return dict(value)
     if tp is Any:
         return value
@@ -70,7 +73,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             return value
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
             return value.lower() in ("true", "1", "yes")
-        raise HarnessError(f"{where}: expected true/false, got {value!r}")
+        raise HarnessError(f"{where}: expected true/false, got {brief(value)}")
     if tp is int:
         return _number(value, int, (int,), where, "an integer")
     if tp is float:
@@ -78,19 +81,32 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             return str(value)
-        raise HarnessError(f"{where}: expected a string, got {value!r}")
+        raise HarnessError(f"{where}: expected a string, got {brief(value)}")
     return value
 
 
 def from_dict(cls: type, data: dict[str, Any], where: str = "config") -> Any:
     """Build dataclass `cls` from a (possibly partial) mapping; unknown keys are errors."""
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - names)
+    by_name = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(by_name))
     if unknown:
-        raise HarnessError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(names))})")
-    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in data.items()}
+        raise HarnessError(f"{where}: unknown key {brief(unknown[0])} (known: {', '.join(sorted(by_name))})")
+    kwargs = {k: _coerce(_onto_default(by_name[k], v), hints[k], f"{where}.{k}") for k, v in data.items()}
     return cls(**kwargs)
+
+
+def _onto_default(f: dataclasses.Field, value: Any) -> Any:
+    """A partial mapping for a section whose default differs from its class's defaults, laid over that default.
+
+    `teacher.sampling` samples at temperature 0.6 by default, `SamplingConfig()` is greedy:
+    `--set teacher.sampling.max_new_tokens=16` must change the length, not the temperature too.
+    """
+    if isinstance(value, dict) and f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+        default = f.default_factory()  # type: ignore[misc]
+        if is_dataclass(default):
+            return merge(asdict(default), value)
+    return value
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -106,12 +122,12 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    if path.is_dir():
-        raise HarnessError(f"config file is a folder, not a file: {path}")
-    if not path.is_file():
-        raise HarnessError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.is_dir():
+            raise HarnessError(f"config file is a folder, not a file: {path}")
+        if not path.is_file():
+            raise HarnessError(f"config file not found: {path}")
+        data = yaml_value(path.read_text(encoding="utf-8"), str(path))
     except UnicodeDecodeError as exc:
         raise HarnessError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
@@ -127,21 +143,86 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a document whose aliases expand past `MAX_VALUES` values.
+
+    Aliases share one constructed object, so loading a bomb is cheap; what is not is any
+    later walk that copies or prints the value (an error echoing it, `asdict`, a key's
+    JSON). The count is taken on the composed nodes, each counted once, before anything is built.
+    """
+
+    where = "YAML"  # the file or flag, for the message
+
+    def compose_document(self) -> yaml.Node:
+        node = super().compose_document()
+        _check_expansion(node, self.where)
+        return node
+
+
+def _check_expansion(root: yaml.Node, where: str) -> None:
+    """Values in the document with every alias expanded, counted on the shared nodes (no expansion)."""
+    sizes: dict[int, int] = {}  # id(node) -> its expanded size, capped past the bound
+    open_nodes: set[int] = set()  # the nodes whose subtree is being counted: meeting one again is a cycle
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, counted = stack.pop()
+        children = _children(node)
+        if counted:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = min(1 + sum(sizes[id(c)] for c in children), MAX_VALUES + 1)
+            continue
+        if id(node) in sizes:
+            continue
+        if id(node) in open_nodes:
+            raise HarnessError(f"{where}: a YAML alias refers to a value that contains it")
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    if sizes[id(root)] > MAX_VALUES:
+        raise HarnessError(f"{where}: YAML aliases expand to more than {MAX_VALUES} values; write the values out")
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def yaml_value(text: str, where: str) -> Any:
+    """`text` read as YAML (a config file, a `--set` value), bounded: one line for what cannot be held.
+
+    Malformed YAML is `yaml.YAMLError`, for the caller to word; nesting too deep for the parser
+    and integers too long to convert are refused here, as is an alias bomb.
+    """
+    loader = _BoundedLoader(text)
+    loader.where = where
+    try:
+        return loader.get_single_data()
+    except RecursionError:
+        raise HarnessError(f"{where}: YAML nested too deeply") from None
+    except ValueError as exc:  # an integer past Python's digit limit, a date like 2024-13-45
+        raise HarnessError(f"{where}: a YAML value that cannot be built ({clip(str(exc).split(';')[0], 100)})") from None
+    finally:
+        loader.dispose()
+
+
 def preset_path(name: str) -> Path:
-    path = CONFIGS_DIR / f"{name}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in CONFIGS_DIR.glob("*.yaml"))) or "none"
-        raise HarnessError(f"unknown preset {name!r} (known: {known})")
-    return path
+    # Looked up among the presets, not as a path: a name too long for the file system is unknown too.
+    known = sorted(p.stem for p in CONFIGS_DIR.glob("*.yaml"))
+    if name not in known:
+        raise HarnessError(f"unknown preset {brief(name)} (known: {', '.join(known) or 'none'})")
+    return CONFIGS_DIR / f"{name}.yaml"
 
 
 def parse_override(text: str) -> dict[str, Any]:
     """`a.b.c=value` -> {"a": {"b": {"c": value}}}; the value is parsed as YAML scalar/list."""
     if "=" not in text:
-        raise HarnessError(f"override {text!r} must look like section.key=value")
+        raise HarnessError(f"override {brief(text)} must look like section.key=value")
     key, raw = text.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw else ""
+        value = yaml_value(raw, f"--set {key.strip()}") if raw else ""
     except yaml.YAMLError:
         value = raw
     return nested(key.strip(), value)
@@ -206,4 +287,4 @@ def _number(value: Any, tp: type, accepted: tuple[type, ...], where: str, noun: 
             return tp(value)
         except ValueError:
             pass
-    raise HarnessError(f"{where}: expected {noun}, got {value!r}")
+    raise HarnessError(f"{where}: expected {noun}, got {brief(value)}")

@@ -14,7 +14,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, brief
+from harness.flag_names import spell
 from harness.registries import BENCHMARKS, GRADERS, SOURCES, engine_names
 
 PAPER_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
@@ -37,7 +38,7 @@ def finite(value: float, where: str) -> None:
 
 def need(ok: bool, where: str, allowed: str, value: Any) -> None:
     if not ok:
-        raise HarnessError(f"{where} must be {allowed}, got {value!r}")
+        raise HarnessError(f"{where} must be {allowed}, got {brief(value)}")
 
 
 def check_seed(seed: int, where: str = "seed") -> None:
@@ -81,7 +82,7 @@ class TeacherConfig:
     problems: str | None = field(default=None, metadata={"help": "JSONL of {id, problem, answer} for source=model; default: synthetic teacher stream."})
     num_problems: int = field(default=300, metadata={"help": "Problems drawn from the synthetic teacher stream (synth, model)."})
     limit: int | None = field(default=None, metadata={"help": "Keep at most this many problems."})
-    n: int = field(default=1, metadata={"help": "Samples per problem for source=model; the first correct one is kept."})
+    n: int = field(default=1, metadata={"help": "Samples per problem for source=model; the first correct one is kept (more than 1 needs sampling.temperature > 0)."})
     keep_uncheckable: bool = field(default=False, metadata={"help": "Keep problems whose gold answer cannot be checked."})
     decontaminate: bool = field(default=False, metadata={"help": "Drop teacher problems that overlap a benchmark."})
     ngram: int = field(default=13, metadata={"help": "n-gram size of the contamination check (words)."})
@@ -148,14 +149,14 @@ class TrainConfig:
     def check(self, where: str = "train") -> None:
         """Values that type-check but cannot train, as one-line errors naming the field and its range."""
         if self.budget not in self.BUDGETS:
-            raise HarnessError(f"{where}.budget must be one of {' | '.join(self.BUDGETS)}, got {self.budget!r}")
+            raise HarnessError(f"{where}.budget must be one of {' | '.join(self.BUDGETS)}, got {brief(self.budget)}")
         if self.budget == "steps" and self.max_steps is None:
             raise HarnessError(f"{where}.budget=steps needs {where}.max_steps, an integer >= 1 (it is unset)")
         if self.max_steps is not None and self.max_steps < 1:
             raise HarnessError(f"{where}.max_steps must be an integer >= 1 (or unset), got {self.max_steps}")
         if self.lr_scheduler_type not in SCHEDULERS:
             raise HarnessError(f"{where}.lr_scheduler_type must be one of {', '.join(SCHEDULERS)}, "
-                               f"got {self.lr_scheduler_type!r}")
+                               f"got {brief(self.lr_scheduler_type)}")
         for name in ("learning_rate", "num_train_epochs", "warmup_ratio", "weight_decay", "lora_dropout"):
             finite(getattr(self, name), f"{where}.{name}")
         for name, value, ok, allowed in (
@@ -181,7 +182,7 @@ class EvalConfig:
     """Benchmarks, samples per problem and grading."""
 
     benchmarks: list[str] = field(default_factory=lambda: ["synth_target", "synth_routine"])
-    n: int = field(default=1, metadata={"help": "Samples per problem."})
+    n: int = field(default=1, metadata={"help": "Samples per problem; more than 1 needs sampling.temperature > 0."})
     k: list[int] = field(default_factory=lambda: [1], metadata={"help": "pass@k values; each must be <= n."})
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     instruction: str = field(default=PAPER_INSTRUCTION, metadata={"help": "Prompt prefix; the problem follows on a new line."})
@@ -207,12 +208,25 @@ def check_sampling(s: SamplingConfig, where: str) -> None:
     check_seed(s.seed, f"{where}.seed")
 
 
+def check_sampled(count_setting: str, count: int, sampling: SamplingConfig, where: str) -> None:
+    """`count` samples of one prompt need sampling: at temperature 0 they are one greedy text `count` times.
+
+    pass@k of such copies equals pass@1, and a judge's k rollouts one vote, with nothing to
+    say so; refused where the setting is checked, naming the fix as the running command spells it.
+    """
+    if count > 1 and sampling.temperature == 0:
+        raise HarnessError(
+            f"{count_setting} is {count} but {where}.temperature is 0 (greedy), so the {count} "
+            f"samples would be one text {count} times; sample with {spell(f'{where}.temperature', '0.6')} "
+            f"(or use {spell(count_setting, '1')})")
+
+
 def check_engine(engine: EngineConfig, where: str = "engine") -> None:
     known = engine_names()
     if engine.name not in known:
-        raise HarnessError(f"unknown engine {engine.name!r} (known: {', '.join(known)})")
+        raise HarnessError(f"unknown engine {brief(engine.name)} (known: {', '.join(known)})")
     if engine.dtype not in DTYPES:
-        raise HarnessError(f"{where}.dtype must be one of {', '.join(DTYPES)}, got {engine.dtype!r}")
+        raise HarnessError(f"{where}.dtype must be one of {', '.join(DTYPES)}, got {brief(engine.dtype)}")
     need(engine.device in ("auto", "cpu", "cuda") or engine.device.startswith("cuda:"), f"{where}.device",
          "auto, cpu, cuda or cuda:N", engine.device)
     need(engine.batch_size >= 1, f"{where}.batch_size", ">= 1", engine.batch_size)
@@ -236,9 +250,11 @@ def check_eval(ev: EvalConfig, where: str = "eval") -> None:
         raise HarnessError(f"pass@{small[0]} is not defined: every k in {where}.k must be at least 1")
     bad = [k for k in ev.k if k > ev.n]
     if bad:
-        raise HarnessError(f"pass@{bad[0]} needs at least {bad[0]} samples per problem, but {where}.n is {ev.n}")
+        raise HarnessError(f"pass@{bad[0]} needs at least {bad[0]} samples per problem, but {where}.n is "
+                           f"{ev.n}; use {spell(f'{where}.n', str(max(bad)))} or lower {spell(f'{where}.k')}")
     need(ev.limit is None or ev.limit >= 1, f"{where}.limit", "at least 1 (or unset)", ev.limit)
     check_sampling(ev.sampling, f"{where}.sampling")
+    check_sampled(f"{where}.n", ev.n, ev.sampling, f"{where}.sampling")
     finite(ev.grader_timeout, f"{where}.grader_timeout")
     need(0 < ev.grader_timeout <= MAX_GRADER_TIMEOUT, f"{where}.grader_timeout",
          f"in (0, {MAX_GRADER_TIMEOUT:g}] seconds", ev.grader_timeout)
@@ -254,7 +270,7 @@ def check_eval(ev: EvalConfig, where: str = "eval") -> None:
         BENCHMARKS.get(name)  # unknown names: one line listing the known ones
     duplicate = next((b for i, b in enumerate(ev.benchmarks) if b in ev.benchmarks[:i]), None)
     if duplicate is not None:
-        raise HarnessError(f"{where}.benchmarks names {duplicate!r} twice")
+        raise HarnessError(f"{where}.benchmarks names {brief(duplicate)} twice")
 
 
 def check_teacher(teacher: TeacherConfig, where: str = "teacher") -> None:
@@ -266,3 +282,4 @@ def check_teacher(teacher: TeacherConfig, where: str = "teacher") -> None:
     need(teacher.num_problems >= 1, f"{where}.num_problems", ">= 1", teacher.num_problems)
     need(teacher.ngram >= 1, f"{where}.ngram", ">= 1", teacher.ngram)
     check_sampling(teacher.sampling, f"{where}.sampling")
+    check_sampled(f"{where}.n", teacher.n, teacher.sampling, f"{where}.sampling")

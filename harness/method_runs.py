@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from harness.config import RunConfig
-from harness.errors import HarnessError
+from harness.config import RunConfig, check_sampled, yaml_value
+from harness.errors import HarnessError, brief
 from harness.methods import METHODS, MethodSpec, get_method
 from harness.store import check_name
 
@@ -38,10 +38,10 @@ def method_params(spec: MethodSpec, raw: dict[str, Any], pinned: dict[str, Any] 
     others = [other for other in map(get_method, METHODS.names()) if other.name != spec.name]
     unknown = sorted(set(raw) - own - {key for other in others for key in _fields(other)})
     if unknown:
-        raise HarnessError(f"method.params: no method has a parameter {unknown[0]!r} (see `harness methods`)")
+        raise HarnessError(f"method.params: no method has a parameter {brief(unknown[0])} (see `harness methods`)")
     foreign = sorted(set(pinned or {}) - own)
     if foreign:
-        raise HarnessError(f"method {spec.name!r} has no parameter {foreign[0]!r} (see `harness methods`)")
+        raise HarnessError(f"method {spec.name!r} has no parameter {brief(foreign[0])} (see `harness methods`)")
     for other in others:
         theirs = {k: v for k, v in raw.items() if k in _fields(other) and k not in own}
         if theirs:
@@ -62,9 +62,9 @@ def parse_selector(text: str) -> tuple[str, dict[str, Any]]:
     for item in filter(None, (part.strip() for part in rest.split(","))):
         key, eq, value = item.partition("=")
         if not eq or not key.strip():
-            raise HarnessError(f"method selector {text!r}: expected NAME:key=value[,key=value]")
+            raise HarnessError(f"method selector {brief(text)}: expected NAME:key=value[,key=value]")
         try:
-            pinned[key.strip()] = yaml.safe_load(value) if value else ""
+            pinned[key.strip()] = yaml_value(value, f"--method {name.strip()}") if value else ""
         except yaml.YAMLError:
             pinned[key.strip()] = value
     return name.strip(), pinned
@@ -87,8 +87,21 @@ def resolve_methods(cfg: RunConfig, selectors: list[str]) -> list[MethodRun]:
         name, pinned = parse_selector(text)
         spec = get_method(name)
         check_name(spec.name, "method")  # it names the method and train stage folders
-        runs.append(MethodRun(name, method_params(spec, cfg.method.params, pinned), text))
+        params = method_params(spec, cfg.method.params, pinned)
+        check_repeated_samples(params, cfg)
+        runs.append(MethodRun(name, params, text))
     return runs
+
+
+def check_repeated_samples(params: Any, cfg: RunConfig) -> None:
+    """Several samples of one prompt (palign's rollouts, continuations per prefix) need method.sampling to sample.
+
+    A parameter dataclass names them in `repeated_samples()` -> {parameter: samples per prompt},
+    counting only those its settings use (the self judge draws no rollouts).
+    """
+    repeated = getattr(params, "repeated_samples", None)
+    for name, count in (repeated() if repeated else {}).items():
+        check_sampled(f"method.params.{name}", count, cfg.method.sampling, "method.sampling")
 
 
 def for_method(cfg: RunConfig, name: str) -> RunConfig:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Generic, TypeVar
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, brief
 from harness.plugins import origin, remedy
 
 T = TypeVar("T")
@@ -137,7 +137,7 @@ class Registry(Generic[T]):
         if name not in self._entries and name in self._broken:
             raise HarnessError(f"{self.kind} {name!r} is a plugin that did not load: {self._broken[name]}")
         if name not in self._entries:
-            raise HarnessError(f"unknown {self.kind} {name!r} (known: {', '.join(self.names()) or 'none'})")
+            raise HarnessError(f"unknown {self.kind} {brief(name)} (known: {', '.join(self.names()) or 'none'})")
         return self._entries[name]
 
     def entry_point(self, name: str) -> EntryPoint | None:

@@ -22,6 +22,7 @@ from harness.engine_cache import EngineCache
 from harness.errors import HarnessError
 from harness.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from harness.manifest import build_manifest, now
+from harness.method_drops import no_examples_message
 from harness.methods import METHODS, MethodContext, MethodSpec, Trace, check_result
 from harness.plugins import code_identity
 from harness.store import RunStore, Stage
@@ -125,16 +126,11 @@ def _compute_method(cfg: RunConfig, store: RunStore, stage: Stage, spec: MethodS
         ctx.close()
     check_result(spec.name, result)  # before anything is published: a fixed method's rerun computes afresh
     if spec.trains and not result.examples:
-        raise HarnessError(f"method {spec.name!r} produced no training examples from {len(traces)} teacher traces "
-                           f"(stats: {_short(result.stats)})")
+        raise HarnessError(no_examples_message(spec.name, len(traces), result.stats))
     write_jsonl(work / "sft.jsonl", [e.to_record() for e in result.examples])
     write_json(work / "stats.json", result.stats)
     return stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, method=spec.name,
                                        examples=len(result.examples)))
-
-
-def _short(stats: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in stats.items() if not isinstance(v, list))[:300]
 
 
 def train_stage(cfg: RunConfig, store: RunStore, method_key: str, student_id: str, label: str) -> Stage:

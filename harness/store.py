@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, brief
 from harness.jsonl import read_json, write_failed, write_json
 from harness.store_files import (INPUTS, MANIFEST, SMALL_FILE, STORE_SCHEMA, canonical, check_folder, file_sha256,
                                  hash_key, list_files, publish)
@@ -67,7 +67,7 @@ def default_root() -> Path:
 def check_name(name: str, what: str) -> str:
     """A name that becomes a store folder: letters, digits, `_` and `-`, at most 64 characters."""
     if not isinstance(name, str) or not SAFE_NAME.fullmatch(name):
-        raise HarnessError(f"{what} {name!r} cannot name a store folder (allowed: {SAFE_NAME.pattern})")
+        raise HarnessError(f"{what} {brief(name)} cannot name a store folder (allowed: {SAFE_NAME.pattern})")
     return name
 
 

@@ -32,6 +32,7 @@ from harness.config import TrainConfig
 from harness.console import log
 from harness.errors import HarnessError
 from harness.fingerprint import looks_like_path
+from harness.flag_names import CommandFlags, use_flags
 from harness.jsonl import read_json, write_json
 from harness.training.callbacks import (epoch_length_callback, examples_seen, log_last_step_callback,
                                         mean_logged_loss, progress_log_callback)
@@ -230,8 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     try:
-        cfg = train_config_from(args.overrides, args.lora, args.preset, args.config)
-        report = train_sft(args.model, Path(args.data), Path(args.output_dir), cfg, seed=args.seed)
+        with use_flags(CommandFlags(takes_set=True)):
+            cfg = train_config_from(args.overrides, args.lora, args.preset, args.config)
+            report = train_sft(args.model, Path(args.data), Path(args.output_dir), cfg, seed=args.seed)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

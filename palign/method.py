@@ -15,7 +15,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from harness.console import progress
-from harness.errors import HarnessError
+from harness.errors import HarnessError, brief
 from harness.methods import MethodContext, MethodResult, Trace, register_method
 from harness.registries import judge_names
 from harness.toolkit.generation import method_tools
@@ -46,14 +46,18 @@ class PAlignParams:
     def __post_init__(self) -> None:
         judges = judge_names()
         if self.judge not in judges:
-            raise HarnessError(f"method.params.judge must be one of {', '.join(judges)}, got {self.judge!r}")
+            raise HarnessError(f"method.params.judge must be one of {', '.join(judges)}, got {brief(self.judge)}")
         if self.rollouts < 1:
             raise HarnessError(f"method.params.rollouts must be at least 1, got {self.rollouts}")
         if not 0.0 < self.threshold <= 1.0:
             raise HarnessError(f"method.params.threshold must be in (0, 1], got {self.threshold}")
         if self.failure_policy not in FAILURE_POLICIES:
-            raise HarnessError(f"method.params.failure_policy must be one of {', '.join(FAILURE_POLICIES)}, got {self.failure_policy!r}")
+            raise HarnessError(f"method.params.failure_policy must be one of {', '.join(FAILURE_POLICIES)}, got {brief(self.failure_policy)}")
         check_prefix_params(self)
+
+    def repeated_samples(self) -> dict[str, int]:
+        """Samples drawn per prompt: each judged prefix's rollouts (rollout judge) and each chosen prefix's continuations."""
+        return {**({"rollouts": self.rollouts} if self.judge == "rollout" else {}), "samples": self.samples}
 
 
 @register_method("palign", params=PAlignParams,

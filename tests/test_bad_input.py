@@ -249,7 +249,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 sys.path.insert(0, str(BENCH))
 
-import bad_input_cases_data  # noqa: E402,F401  (importing registers the cases)
+import bad_input_cases_config  # noqa: E402,F401  (importing registers the cases)
+import bad_input_cases_data  # noqa: E402,F401
 import bad_input_cases_pipeline  # noqa: E402,F401
 from bad_input_corpus import CASES, Ctx  # noqa: E402
 
@@ -265,7 +266,15 @@ ISSUE_14 = (
 )
 
 
-@pytest.mark.parametrize("name", ISSUE_14)
+# Issue #33: several samples of a greedy prompt, and config values too large to expand or print.
+ISSUE_33 = (
+    "eval-n-greedy", "run-n-greedy", "run-rollouts-greedy", "teacher-n-greedy", "run-yaml-alias-bomb-teacher",
+    "run-yaml-alias-bomb-method-param", "run-set-alias-bomb", "run-yaml-recursive-alias", "run-yaml-nested-too-deep",
+    "run-yaml-integer-too-long", "run-yaml-bad-date", "run-huge-value-echoed", "run-preset-name-too-long",
+)
+
+
+@pytest.mark.parametrize("name", ISSUE_14 + ISSUE_33)
 def test_issue_14_bad_values_fail_in_one_line_before_any_stage(name, tmp_path, tiny_model_dir, monkeypatch, capsys):
     (case,) = [c for c in CASES if c.name == name]
     ctx = Ctx(work=tmp_path, store=tmp_path / "store", json_out=tmp_path / "out.json", out_dir=tmp_path / "train-out",

@@ -6,6 +6,7 @@ training copies the student and evaluation returns canned metrics; everything el
 """
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -142,6 +143,33 @@ def test_method_without_examples_is_named_in_one_line_error(tmp_path, monkeypatc
     assert run(tmp_path, "--method", "empty_method") == 2
     assert "method 'empty_method' produced no training examples" in capsys.readouterr().err
     assert fakes.calls["train"] == 0
+
+
+def test_method_that_drops_every_trace_names_the_reason_and_its_settings(tmp_path, monkeypatch, tiny_model_dir,
+                                                                         capsys):
+    """Issue #33: the line said `dropped={'prefix_over_context': 3}` amid raw stats cut mid-word (`judge_qu)`)."""
+    fakes = Fakes(monkeypatch, tiny_model_dir)
+    # 16 tokens cannot hold a prompt, a piece and the preset's 128 new tokens: nothing fits.
+    assert run(tmp_path, "--method", "palign", "--set", "train.max_length=16") == 2
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: method 'palign' produced no training examples from 4 teacher traces: "
+                           "4 dropped as prefix_over_context, not even the first piece of the teacher CoT fits: ")
+    for setting in ("method.sampling.max_new_tokens", "train.max_length", "engine.max_model_len",
+                    "world.context_length", "method.params.unit"):
+        assert setting in line
+    assert "judge_queries" not in line and fakes.calls["train"] == 0
+
+
+def test_no_examples_message_without_drop_reasons_is_cut_at_a_word():
+    from harness.method_drops import DROP_REASONS, no_examples_message
+
+    stats = {"kept": 0, **{f"judge_queries_{i}": i for i in range(60)}, "cuts": [1, 2]}
+    line = no_examples_message("mine", 3, stats)
+    assert line.startswith("method 'mine' produced no training examples from 3 teacher traces: stats: kept=0, ")
+    assert line.endswith("…") and re.search(r"judge_queries_\d+=\d+…$", line) and "cuts" not in line
+    assert no_examples_message("mine", 3, {"dropped": {"my_reason": 3}}).endswith(": 3 dropped as 'my_reason'")
+    assert {"empty_cot", "prefix_over_context", "cut_over_context", "fallback_over_context", "no_sufficient_prefix",
+            "no_correct_continuation", "example_over_max_length", "empty_target"} == set(DROP_REASONS)
 
 
 def test_unknown_method_param_is_user_error(tmp_path, monkeypatch, tiny_model_dir):

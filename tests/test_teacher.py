@@ -132,7 +132,7 @@ def test_s1k_parquet_and_limit(tmp_path):
 
 
 def test_s1k_offline_without_file_is_one_line_error(tmp_path):
-    with pytest.raises(HarnessError, match="--dataset PATH") as err:
+    with pytest.raises(HarnessError, match="teacher.dataset=PATH") as err:  # no command: the config key
         make_traces(cfg_for(source="s1k"), RunStore(tmp_path))
     assert "\n" not in str(err.value)
     bad = tmp_path / "bad.jsonl"

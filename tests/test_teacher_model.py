@@ -79,6 +79,8 @@ def test_model_source_keeps_first_correct_and_resumes_after_kill(answering_model
     store = tmp_path / "store"
     args = ["--source", "model", "--model", str(answering_model), "--problems", str(pfile), "--n", str(N),
             "--store", str(store), "--json", str(tmp_path / "summary.json"),
+            # Sampled (n > 1 samples of a greedy teacher would be copies), cool enough for the tiny model to answer.
+            "--set", "teacher.sampling.temperature=0.2",
             "--set", "teacher.sampling.max_new_tokens=16", "--set", "engine.batch_size=2", "--set", "eval.grader_workers=1",
             "--set", "eval.instruction="]  # no instruction: shorter prompts, as in the teacher's training
 

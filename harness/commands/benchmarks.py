@@ -8,6 +8,7 @@ from rich.table import Table
 
 from harness.console import console
 from harness.errors import HarnessError
+from harness.flag_names import CommandFlags
 
 
 def add_parser(sub, parent) -> None:
@@ -18,7 +19,7 @@ def add_parser(sub, parent) -> None:
         description="List registered benchmarks; counts and checksums are shown where the data is available.",
     )
     p.add_argument("--data-dir", help="folder with <benchmark>.jsonl files (else $HARNESS_DATA_DIR, else the Hub)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, setting_flags=CommandFlags({"eval.data_dir": "--data-dir"}))
 
 
 def run(args: argparse.Namespace) -> int:

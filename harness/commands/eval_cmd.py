@@ -15,11 +15,23 @@ from harness.config import RunConfig, nested, parse_override
 from harness.console import log, stdout_console
 from harness.errors import HarnessError
 from harness.fingerprint import model_fingerprint
+from harness.flag_names import CommandFlags
 from harness.jsonl import check_output_file, write_json
 from harness.registries import GRADERS, engine_names
 
 
 SAMPLING_FLAGS = ("temperature", "top_p", "top_k", "repetition_penalty", "max_new_tokens")
+# The settings this command's own flags set, as given (--k is parsed, --keep-thinking and
+# --enable-thinking are switches: build_config sets those three itself).
+FLAGS = CommandFlags({
+    "student.model": "--model", "seed": "--seed", "eval.benchmarks": "--benchmarks", "eval.n": "--n", "eval.k": "--k",
+    "eval.data_dir": "--data-dir", "eval.limit": "--limit", "eval.instruction": "--instruction",
+    "eval.grader_timeout": "--grader-timeout", "eval.grader_workers": "--grader-workers",
+    "eval.audit_grader": "--audit-grader",
+    **{f"eval.sampling.{name}": "--" + name.replace("_", "-") for name in SAMPLING_FLAGS},
+    "engine.name": "--engine", "engine.batch_size": "--batch-size", "engine.cpu_processes": "--cpu-processes",
+    "engine.dtype": "--dtype", "engine.tensor_parallel_size": "--tensor-parallel-size",
+}, takes_set=True)
 
 
 def _ks(text: str) -> list[int]:
@@ -38,9 +50,9 @@ def add_parser(sub, parent) -> None:
     )
     p.add_argument("--model", required=True, help="local folder, Hub id, or synth:tiny / synth:small")
     p.add_argument("--benchmarks", default=None, help="comma-separated names (see `harness benchmarks`); default synth_target,synth_routine")
-    p.add_argument("--n", type=int, default=None, help="samples per problem (default 1)")
+    p.add_argument("--n", type=int, default=None, help="samples per problem (default 1; more than 1 needs --temperature > 0)")
     p.add_argument("--k", default=None, help="pass@k values, comma-separated, each <= n (default 1)")
-    p.add_argument("--temperature", type=float, default=None, help="0 = greedy (default 0)")
+    p.add_argument("--temperature", type=float, default=None, help="0 = greedy (default 0); --n above 1 needs a sampling temperature, e.g. 0.6")
     p.add_argument("--top-p", type=float, default=None)
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--repetition-penalty", type=float, default=None)
@@ -67,7 +79,7 @@ def add_parser(sub, parent) -> None:
                    help="override any config field, e.g. --set eval.sampling.top_k=20 (repeatable; applied last)")
     p.add_argument("--force", action="store_true", help="regenerate even if a stored result exists")
     p.add_argument("--json", metavar="PATH", help="write metrics and per-sample outcomes as JSON")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, setting_flags=FLAGS)
 
 
 def build_config(args: argparse.Namespace) -> RunConfig:
@@ -85,15 +97,8 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     if args.limit is not None and args.limit < 1:
         raise HarnessError("--limit must be at least 1")
     flags = {
-        "student.model": args.model, "student.enable_thinking": args.enable_thinking, "seed": args.seed,
-        "eval.benchmarks": args.benchmarks, "eval.n": args.n, "eval.k": _ks(args.k) if args.k else None,
-        "eval.data_dir": args.data_dir, "eval.limit": args.limit, "eval.instruction": args.instruction,
-        "eval.grader_timeout": args.grader_timeout, "eval.grader_workers": args.grader_workers,
-        "eval.audit_grader": args.audit_grader, "eval.strip_thinking": False if args.keep_thinking else None,
-        **{f"eval.sampling.{name}": getattr(args, name) for name in SAMPLING_FLAGS},
-        "engine.name": args.engine, "engine.batch_size": args.batch_size,
-        "engine.cpu_processes": args.cpu_processes, "engine.dtype": args.dtype,
-        "engine.tensor_parallel_size": args.tensor_parallel_size,
+        **FLAGS.values(args), "eval.k": _ks(args.k) if args.k else None,
+        "student.enable_thinking": args.enable_thinking, "eval.strip_thinking": False if args.keep_thinking else None,
     }
     overrides = [nested(key, value) for key, value in flags.items() if value is not None]
     overrides += [parse_override(text) for text in args.overrides]

@@ -7,9 +7,14 @@ import argparse
 from harness.config import RunConfig, nested, parse_override, resolve_run_config, to_yaml
 from harness.console import console
 from harness.errors import HarnessError
+from harness.flag_names import CommandFlags
 from harness.registries import engine_names
 
 HELP = "Run the whole pipeline for one method (or --method all) and print the result table."
+# The settings this command's own flags set; every other setting is `--set KEY=VALUE`.
+FLAGS = CommandFlags({"seed": "--seed", "student.model": "--student", "method.params.judge": "--judge",
+                      "eval.benchmarks": "--benchmarks", "eval.n": "--n", "eval.k": "--k", "engine.name": "--engine"},
+                     takes_set=True)
 
 
 def add_parser(sub, parent) -> None:
@@ -24,7 +29,7 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--student", help="student model: local folder, Hub id, or synth:tiny / synth:small")
     p.add_argument("--judge", help="shortcut for method.params.judge (palign's judge registry: rollout, self or a plugin's)")
     p.add_argument("--benchmarks", help="comma-separated benchmark names (eval.benchmarks)")
-    p.add_argument("--n", type=int, help="samples per problem (eval.n)")
+    p.add_argument("--n", type=int, help="samples per problem (eval.n; above 1 needs eval.sampling.temperature > 0)")
     p.add_argument("--k", help="comma-separated pass@k values (eval.k)")
     p.add_argument("--engine", choices=engine_names(), help="inference engine (engine.name)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -38,20 +43,11 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="print the resolved config, the checks made before any stage (device, engine, student, "
                         "data; exit 2 when one fails) and the stage keys; run nothing")
-    p.set_defaults(func=main)
+    p.set_defaults(func=main, setting_flags=FLAGS)
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    shortcuts = {
-        "method.name": _single_name(args.method),
-        "seed": args.seed,
-        "student.model": args.student,
-        "method.params.judge": args.judge,
-        "eval.benchmarks": args.benchmarks,
-        "eval.n": args.n,
-        "eval.k": args.k,
-        "engine.name": args.engine,
-    }
+    shortcuts = {"method.name": _single_name(args.method), **FLAGS.values(args)}
     overrides = [nested(key, value) for key, value in shortcuts.items() if value is not None]
     overrides += [parse_override(text) for text in args.overrides]
     return resolve_run_config(args.preset, args.config, overrides)

@@ -11,7 +11,13 @@ import argparse
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.flag_names import CommandFlags
 from harness.jsonl import read_jsonl, write_json
+
+
+# The settings of `harness eval` that this command's flags stand for (no --set here).
+FLAGS = CommandFlags({"eval.data_dir": "--data-dir", "eval.k": "--k", "eval.grader_timeout": "--timeout",
+                      "eval.grader_workers": "--workers", "eval.audit_grader": "--audit-grader"})
 
 
 def add_parser(sub, parent) -> None:
@@ -34,7 +40,7 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--audit-grader", default=None, help="second grader reported as a disagreement rate (boxed_string)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--json", metavar="PATH", help="write metrics and per-sample outcomes as JSON")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, setting_flags=FLAGS)
 
 
 def _golds(rows: list[dict], args: argparse.Namespace) -> list[str]:
@@ -101,7 +107,8 @@ def score_file(args: argparse.Namespace) -> dict:
         ks = [int(k) for k in str(args.k).split(",") if k.strip()]
     except ValueError:
         raise HarnessError(f"--k must be comma-separated integers, got {args.k!r}") from None
-    check_ks(ks, min(len(o) for o in outputs))
+    shortest = min(len(o) for o in outputs)
+    check_ks(ks, shortest, fix=f"lower --k (a line of {args.file} has {shortest} outputs)")
     flat = [(i, j, golds[i], text) for i, outs in enumerate(outputs) for j, text in enumerate(outs)]
     strip = not args.keep_thinking
     grades = grade_many([g for _, _, g, _ in flat], [t for _, _, _, t in flat], args.timeout, args.workers, strip, progress_label="grade")

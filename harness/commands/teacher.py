@@ -11,12 +11,16 @@ import argparse
 from pathlib import Path
 
 from harness.command_config import resolve_checked
-from harness.config import DEFAULT_PRESET, parse_override
+from harness.config import DEFAULT_PRESET, nested, parse_override
 from harness.console import console
+from harness.flag_names import CommandFlags
 from harness.jsonl import read_json, write_json
 from harness.registries import SOURCES
 
 HELP = "Build teacher traces (synth, s1k or model source) and print a summary."
+# The settings this command's own flags set; every other setting is `--set KEY=VALUE`.
+FLAGS = CommandFlags({"teacher.source": "--source", "teacher.dataset": "--dataset", "teacher.model": "--model",
+                      "teacher.problems": "--problems", "teacher.limit": "--limit", "teacher.n": "--n"}, takes_set=True)
 
 
 def add_parser(sub, parent) -> None:
@@ -26,7 +30,7 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--model", metavar="PATH", help="teacher model folder or Hub id for --source model (teacher.model)")
     p.add_argument("--problems", metavar="JSONL", help="id/problem/answer JSONL for --source model (default: synthetic teacher stream)")
     p.add_argument("--limit", type=int, metavar="N", help="keep at most N problems (teacher.limit)")
-    p.add_argument("--n", type=int, help="samples per problem for --source model (teacher.n)")
+    p.add_argument("--n", type=int, help="samples per problem for --source model (teacher.n; above 1 needs teacher.sampling.temperature > 0)")
     p.add_argument("--decontaminate", action="store_true", help="drop problems that overlap a benchmark")
     p.add_argument("--preset", help="preset name from configs/ (default: synthetic)")
     p.add_argument("--config", metavar="FILE", help="YAML config file")
@@ -34,7 +38,7 @@ def add_parser(sub, parent) -> None:
                    help="override any config field, e.g. --set teacher.sampling.temperature=0.8 (repeatable)")
     p.add_argument("--json", metavar="PATH", help="write the summary as JSON to PATH")
     p.add_argument("--force", action="store_true", help="rebuild the stage instead of reusing the store")
-    p.set_defaults(func=main)
+    p.set_defaults(func=main, setting_flags=FLAGS)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -45,11 +49,9 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         check_output_file(args.json, "--json")
 
-    teacher = {k: v for k, v in dict(source=args.source, dataset=args.dataset, model=args.model, problems=args.problems,
-                                      limit=args.limit, n=args.n).items() if v is not None}
-    if args.decontaminate:
-        teacher["decontaminate"] = True
-    overrides = [{"teacher": teacher}] + [parse_override(text) for text in args.overrides]
+    flags = {**FLAGS.values(args), "teacher.decontaminate": True if args.decontaminate else None}
+    overrides = [nested(key, value) for key, value in flags.items() if value is not None]
+    overrides += [parse_override(text) for text in args.overrides]
     cfg = resolve_checked(args.preset, args.config, overrides, base_preset=DEFAULT_PRESET)
     path = make_traces(cfg, RunStore(), force=args.force)
     summary = read_json(path / "summary.json")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.fingerprint import looks_like_path
+from harness.flag_names import CommandFlags
 
 HELP = "Fine-tune a model on an SFT JSONL file with the shared trainer."
 
@@ -29,7 +30,7 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. --set train.learning_rate=5e-4 (repeatable); only train.* "
                         "changes training, every section is checked")
-    p.set_defaults(func=main)
+    p.set_defaults(func=main, setting_flags=CommandFlags(takes_set=True))
 
 
 def main(args: argparse.Namespace) -> int:

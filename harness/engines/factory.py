@@ -9,6 +9,7 @@ from harness.config import EngineConfig
 from harness.engines.base import Engine
 from harness.errors import HarnessError
 from harness.fingerprint import looks_like_path
+from harness.flag_names import spell
 from harness.registries import AUTO_ENGINE, ENGINES, engine_names
 
 
@@ -56,5 +57,5 @@ def missing_package(name: str) -> str | None:
     requires = getattr(ENGINES.get(name), "requires", None)
     if requires and importlib.util.find_spec(requires) is None:
         return (f"engine {name!r} chosen but {requires} is not installed (pip install {requires}), "
-                "or use --engine transformers")
+                f"or use {spell('engine.name', 'transformers')}")
     return None

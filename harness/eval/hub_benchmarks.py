@@ -1,6 +1,6 @@
 """The real math benchmarks: Hugging Face datasets, or local JSONL files in the same schema.
 
-Data is looked up in order: `data_dir` (`--data-dir`), `$HARNESS_DATA_DIR`, then the Hub
+Data is looked up in order: `data_dir` (`eval.data_dir`, `--data-dir`), `$HARNESS_DATA_DIR`, then the Hub
 through `datasets`. A local folder holds `<name>.jsonl` with `id`, `problem`, `answer`.
 
 Each Hub benchmark is pinned to a dataset revision (a commit of the dataset repository), so
@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, clip
 from harness.eval.benchmarks import Benchmark, Problem, register_benchmark
+from harness.flag_names import spell
 from harness.jsonl import read_jsonl
 
 DATA_ENV = "HARNESS_DATA_DIR"
@@ -57,7 +58,7 @@ def read_local(path: Path, name: str) -> list[Problem]:
 
 def local_file(name: str, data_dir: str | None) -> Path | None:
     """The local JSONL for `name`, or None to fall back to the Hub; an explicit dir must have it."""
-    for source, folder in (("--data-dir", data_dir), (DATA_ENV, os.environ.get(DATA_ENV))):
+    for source, folder in ((spell("eval.data_dir"), data_dir), (DATA_ENV, os.environ.get(DATA_ENV))):
         if folder:
             path = Path(folder).expanduser() / f"{name}.jsonl"
             if path.exists() and not path.is_file():
@@ -106,12 +107,13 @@ class HubBenchmark(Benchmark):
 
             rows = datasets.load_dataset(self.hf_id, self.config, split=self.split, revision=self.revision)
         except Exception as exc:  # offline, missing, gated: all mean "supply the data yourself"
-            reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+            reason = clip(str(exc).strip().splitlines()[0], 120) if str(exc).strip() else type(exc).__name__
             where = (f"offline ({offline}) and {self.source} is not in the local cache" if offline
                      else f"cannot load {self.source} from the Hub ({reason})")
             raise HarnessError(
                 f"benchmark {self.name!r}: {where}; "
-                f"pass --data-dir DIR or set {DATA_ENV}=DIR with {self.name}.jsonl (fields id, problem, answer)"
+                f"give {spell('eval.data_dir', 'DIR')} or set {DATA_ENV}=DIR, a folder with {self.name}.jsonl "
+                f"(fields id, problem, answer)"
             ) from None
         return [
             Problem(

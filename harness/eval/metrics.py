@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from harness.errors import HarnessError
+from harness.flag_names import spell
 from harness.registries import METRICS
 
 Problem = Sequence[dict]  # one problem's graded samples
@@ -49,14 +50,18 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return float(1.0 - np.prod(1.0 - k / np.arange(n - c + 1, n + 1)))
 
 
-def check_ks(ks: Sequence[int], n: int) -> list[int]:
-    """Validate requested k values against n up front: one clear error instead of a late crash."""
+def check_ks(ks: Sequence[int], n: int, fix: str | None = None) -> list[int]:
+    """Validate requested k values against n up front: one clear error instead of a late crash.
+
+    `fix` says what to change when a k exceeds n; by default, `eval.n` or `eval.k` as the running command spells them.
+    """
     small = [k for k in ks if k < 1]
     if small:
         raise HarnessError(f"pass@{small[0]} is not defined: every k must be at least 1")
     bad = [k for k in ks if k > n]
     if bad:
-        raise HarnessError(f"pass@{bad[0]} needs at least {bad[0]} samples per problem, but n={n} (use --n >= {max(bad)})")
+        fix = fix or f"use {spell('eval.n', str(max(bad)))} or lower {spell('eval.k')}"
+        raise HarnessError(f"pass@{bad[0]} needs at least {bad[0]} samples per problem, but n={n}; {fix}")
     return sorted(set(ks))
 
 

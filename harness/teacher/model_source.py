@@ -16,6 +16,7 @@ from typing import Any
 from harness.config import RunConfig
 from harness.errors import HarnessError
 from harness.fingerprint import looks_like_path
+from harness.flag_names import spell
 from harness.jsonl import append_jsonl, read_jsonl
 from harness.teacher.sources import SourceResult
 
@@ -110,7 +111,7 @@ def generate(cfg: RunConfig, problems: list[dict[str, str]], work_dir: Path, eng
 
 def model_source(cfg: RunConfig, work_dir: Path, engine: Any = None) -> SourceResult:
     if not cfg.teacher.model:
-        raise HarnessError("teacher.source=model needs a teacher model: --model PATH or --set teacher.model=...")
+        raise HarnessError(f"teacher.source=model needs a teacher model: give {spell('teacher.model', 'PATH')}")
     problems = load_problems(cfg)
     if not problems:
         raise HarnessError("no teacher problems to generate for")

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import RunConfig
-from harness.errors import HarnessError
+from harness.errors import HarnessError, clip
+from harness.flag_names import spell
 from harness.jsonl import read_jsonl
 from harness.teacher.sources import SourceResult
 
@@ -158,10 +159,10 @@ def _load_hub(dataset: str, split: str) -> list[dict[str, Any]]:
     try:
         return list(datasets.load_dataset(dataset, split=split))
     except Exception as exc:  # offline, missing, gated: all mean "supply the file yourself"
-        reason = f"offline: {offline}" if offline else (str(exc).strip().splitlines() or [type(exc).__name__])[0][:100]
+        reason = f"offline: {offline}" if offline else clip((str(exc).strip().splitlines() or [type(exc).__name__])[0], 100)
         raise HarnessError(
-            f"cannot load {dataset!r} from the Hub ({reason}); download s1K-1.1 elsewhere and pass "
-            f"--dataset PATH (or --set teacher.dataset=PATH) to its parquet or JSONL file"
+            f"cannot load {dataset!r} from the Hub ({reason}); download s1K-1.1 elsewhere and give its parquet or "
+            f"JSONL file with {spell('teacher.dataset', 'PATH')}"
         ) from None
     finally:
         hub_logging.set_verbosity(level)

@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.config import RunConfig
 from harness.errors import HarnessError
+from harness.flag_names import spell
 from harness.jsonl import read_jsonl, write_json, write_jsonl
 from harness.store import RunStore
 
@@ -28,7 +29,7 @@ def teacher_stage(cfg: RunConfig, store: RunStore):
     upstream = None
     if cfg.teacher.source == "model":
         if not cfg.teacher.model:
-            raise HarnessError("teacher.source=model needs a teacher model: --model PATH or --set teacher.model=...")
+            raise HarnessError(f"teacher.source=model needs a teacher model: give {spell('teacher.model', 'PATH')}")
         upstream = model_fingerprint(cfg.teacher.model)
     return store.stage("teacher", teacher_inputs(cfg, upstream, digests), label=cfg.teacher.source)
 

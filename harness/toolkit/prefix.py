@@ -11,7 +11,8 @@ fixed_trunc at a fixed ratio); everything else happens here, identically for bot
 2. `align_plans` lets the student continue every planned prefix in one batched call,
    grades each continuation alone (it must hold its own closed `\\boxed{}` answer; an answer
    in the teacher's prefix never counts) and keeps the first correct one.
-3. Every trace that yields no example is counted under one reason in `stats["dropped"]`.
+3. Every trace that yields no example is counted under one reason in `stats["dropped"]`
+   (the reasons, and the settings that change each, are `harness.method_drops`).
 
 The training target is the teacher prefix, verbatim, then the student's continuation,
 optionally wrapped in the paper's markers: `<Begin_of_Prefix>` prefix `<End_of_Prefix>` continuation.
@@ -33,8 +34,9 @@ from typing import Any
 
 from harness.config import SamplingConfig
 from harness.engines.base import GenerationRequest
-from harness.errors import HarnessError
+from harness.errors import HarnessError, brief
 from harness.eval.prompts import render_prompt, user_message
+from harness.method_drops import DROP_REASONS
 from harness.methods import SFTExample, Trace
 from harness.toolkit.splitter import UNITS
 
@@ -47,16 +49,6 @@ DRAFT_REQUEST = (
     "Continue from where the draft stops, reason step by step, and put your final answer within \\boxed{{}}."
 )
 
-# Why a trace yields no training example; every method on the prefix path reports these.
-DROP_REASONS = {
-    "empty_cot": "the teacher CoT is empty",
-    "prefix_over_context": "not even the first piece fits the context / max_length",
-    "cut_over_context": "the fixed cut is longer than what fits",
-    "fallback_over_context": "nothing was sufficient and the whole CoT does not fit",
-    "no_sufficient_prefix": "nothing was sufficient (failure_policy=drop)",
-    "no_correct_continuation": "no continuation reached the gold answer with its own boxed answer",
-    "example_over_max_length": "prompt + target came out longer than train.max_length",
-}
 
 
 @dataclass
@@ -81,9 +73,9 @@ def check_prefix_params(p: Any) -> None:
     if p.samples < 1:
         raise HarnessError(f"method.params.samples must be at least 1, got {p.samples}")
     if p.prompt_style not in PROMPT_STYLES:
-        raise HarnessError(f"method.params.prompt_style must be one of {', '.join(PROMPT_STYLES)}, got {p.prompt_style!r}")
+        raise HarnessError(f"method.params.prompt_style must be one of {', '.join(PROMPT_STYLES)}, got {brief(p.prompt_style)}")
     if p.unit not in UNITS:
-        raise HarnessError(f"method.params.unit must be one of {', '.join(UNITS)}, got {p.unit!r}")
+        raise HarnessError(f"method.params.unit must be one of {', '.join(UNITS)}, got {brief(p.unit)}")
     if p.max_pieces is not None and p.max_pieces < 1:
         raise HarnessError(f"method.params.max_pieces must be at least 1 (or unset), got {p.max_pieces}")
     if p.max_prefix_tokens is not None and p.max_prefix_tokens < 1:
