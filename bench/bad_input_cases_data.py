@@ -139,6 +139,18 @@ def _(ctx):
     return ["eval", "--model", str(folder), "--json", str(ctx.json_out), "--benchmarks", "synth_routine", "--limit", "1"]
 
 
+@case("eval-data-parallel-zero", "--data-parallel-size 0", "engine.data_parallel_size", ">= 1")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--data-parallel-size", "0")
+
+
+@case("eval-data-parallel-transformers", "--data-parallel-size 2 with the transformers engine",
+      "engine.data_parallel_size=2", "'transformers'")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--limit", "1", "--engine", "transformers",
+                     "--data-parallel-size", "2")
+
+
 @case("eval-unknown-benchmark", "a benchmark name that is not registered", "nope")
 def _(ctx):
     return eval_argv(ctx, "--benchmarks", "synth_routine,nope")

@@ -52,6 +52,8 @@ def add_parser(sub, parent) -> None:
                    help="transformers engine on CPU: decode in this many single-threaded processes (same samples)")
     p.add_argument("--dtype", default=None, help="auto | float32 | bfloat16 | float16")
     p.add_argument("--tensor-parallel-size", type=int, default=None, help="vLLM tensor parallelism")
+    p.add_argument("--data-parallel-size", type=int, default=None,
+                   help="vLLM: this many engine replicas, each on --tensor-parallel-size GPUs (same samples)")
     p.add_argument("--data-dir", default=None, help="folder with <benchmark>.jsonl (id, problem, answer); else $HARNESS_DATA_DIR, else the Hub")
     p.add_argument("--limit", type=int, default=None, help="only the first N problems of each benchmark")
     p.add_argument("--instruction", default=None, help="prompt instruction (default: the paper's)")
@@ -94,6 +96,7 @@ def build_config(args: argparse.Namespace) -> RunConfig:
         "engine.name": args.engine, "engine.batch_size": args.batch_size,
         "engine.cpu_processes": args.cpu_processes, "engine.dtype": args.dtype,
         "engine.tensor_parallel_size": args.tensor_parallel_size,
+        "engine.data_parallel_size": args.data_parallel_size,
     }
     overrides = [nested(key, value) for key, value in flags.items() if value is not None]
     overrides += [parse_override(text) for text in args.overrides]

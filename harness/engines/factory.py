@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from harness.config import EngineConfig
+from harness.config import EngineConfig, data_parallel_problem
 from harness.engines.base import Engine
 from harness.errors import HarnessError
 from harness.fingerprint import looks_like_path
@@ -45,9 +45,13 @@ def load_engine(model: str, cfg: EngineConfig) -> Engine:
             raise HarnessError(f"model folder has no config.json: {model}")
         model = str(path)
     name = choose_engine(cfg)
-    problem = missing_package(name)
+    problem = missing_package(name) or data_parallel_problem(cfg, name)
     if problem:
         raise HarnessError(problem)
+    if cfg.data_parallel_size > 1:
+        from harness.engines.replicas import ReplicatedEngine
+
+        return ReplicatedEngine(model, cfg, name)
     return ENGINES.get(name)(model, cfg)
 
 
