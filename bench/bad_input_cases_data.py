@@ -139,6 +139,14 @@ def _(ctx):
     return ["eval", "--model", str(folder), "--json", str(ctx.json_out), "--benchmarks", "synth_routine", "--limit", "1"]
 
 
+@case("eval-lora-adapter-folder", "a folder holding a LoRA adapter, not a merged model", "LoRA adapter", "merge it first")
+def _(ctx):
+    folder = ctx.work / "adapter"
+    folder.mkdir()
+    (folder / "adapter_config.json").write_text('{"base_model_name_or_path": "org/base", "peft_type": "LORA"}')
+    return ["eval", "--model", str(folder), "--json", str(ctx.json_out), "--benchmarks", "synth_routine", "--limit", "1"]
+
+
 @case("eval-data-parallel-zero", "--data-parallel-size 0", "engine.data_parallel_size", ">= 1")
 def _(ctx):
     return eval_argv(ctx, "--benchmarks", "synth_routine", "--data-parallel-size", "0")

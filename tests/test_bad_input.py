@@ -308,8 +308,8 @@ def test_issue_33_bad_input_fails_in_one_line_and_leaves_no_stage(name, tmp_path
     assert not [p for p in ctx.store.glob("*/*") if p.parent.name != ".locks"]
 
 
-# Issue #31: data parallelism is vLLM's.
-ISSUE_31 = ("eval-data-parallel-zero", "eval-data-parallel-transformers")
+# Issue #31: a LoRA adapter folder is never evaluated as its base, and data parallelism is vLLM's.
+ISSUE_31 = ("eval-lora-adapter-folder", "eval-data-parallel-zero", "eval-data-parallel-transformers")
 
 
 @pytest.mark.parametrize("name", ISSUE_31)
