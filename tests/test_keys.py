@@ -34,6 +34,7 @@ BASES = {
     "model": ["teacher.source=model", "teacher.model={model}"],
     "model-file": ["teacher.source=model", "teacher.model={model}", "teacher.problems={problems}"],
     "decontaminate": ["teacher.decontaminate=true"],
+    "vllm": ["engine.name=vllm"],
 }
 
 UNREAD_WORLD = pytest.mark.xfail(strict=True, reason=(
@@ -134,6 +135,8 @@ CASES = [
     ("model-file", "teacher.num_problems=50", ""),  # problems come from the file
     ("model-file", "world.seed=7", "wmre"),
     ("decontaminate", "eval.data_dir=elsewhere", "tmre"),  # which benchmark problems are checked
+    ("vllm", "engine.data_parallel_size=2", ""),  # each sample is seeded alone, whichever replica draws it
+    ("vllm", "engine.tensor_parallel_size=2", "mre"),
 ]
 
 
