@@ -125,3 +125,29 @@ def test_no_import_cycle_including_imports_inside_functions():
 def test_no_file_is_over_400_lines(path):
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{path.relative_to(ROOT)} has {lines} lines; split it into cohesive modules"
+
+
+def _marks(node: ast.AST) -> dict[str, ast.Call | ast.Attribute]:
+    """{mark name: decorator} for a test function's `@pytest.mark.NAME[(...)]` decorators."""
+    out = {}
+    for dec in getattr(node, "decorator_list", []):
+        target = dec.func if isinstance(dec, ast.Call) else dec
+        if isinstance(target, ast.Attribute) and ast.unparse(target).startswith("pytest.mark."):
+            out[target.attr] = dec
+    return out
+
+
+def test_every_slow_test_that_ci_skips_says_why():
+    """CI runs the slow tests that fit (.ci/run); one that cannot carries beyond_ci("why") beside slow."""
+    skipped = []
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            marks = _marks(node)
+            if "beyond_ci" not in marks:
+                continue
+            dec = marks["beyond_ci"]
+            reason = dec.args[0].value if isinstance(dec, ast.Call) and dec.args and isinstance(dec.args[0], ast.Constant) else ""
+            assert isinstance(reason, str) and len(reason.split()) >= 4, f"{path.name}::{node.name}: beyond_ci needs a reason"
+            assert "slow" in marks, f"{path.name}::{node.name}: beyond_ci without slow would run in the default suite"
+            skipped.append(node.name)
+    assert len(skipped) < 8, f"CI skips most slow tests ({skipped}): fit them, or say so in the issue"
