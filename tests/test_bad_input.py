@@ -88,6 +88,7 @@ def test_jsonl_path_that_is_a_folder_says_so(tmp_path):
     ("eval.sampling.repetition_penalty=0", "eval.sampling.repetition_penalty"),
     ("eval.sampling.max_new_tokens=100000000", "eval.sampling.max_new_tokens must be in"),
     ("eval.sampling.max_new_tokens=0", "eval.sampling.max_new_tokens"),
+    ("method.sampling.max_new_tokens=lots", r"method.sampling.max_new_tokens must be in \[1, \d+\] or context, got 'lots'"),
     ("eval.grader_timeout=0", "eval.grader_timeout"),
     ("eval.grader_timeout=.inf", "eval.grader_timeout must be a finite number"),
     ("eval.grader_workers=0", "eval.grader_workers"),
