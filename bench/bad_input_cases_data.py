@@ -139,6 +139,26 @@ def _(ctx):
     return ["eval", "--model", str(folder), "--json", str(ctx.json_out), "--benchmarks", "synth_routine", "--limit", "1"]
 
 
+@case("eval-lora-adapter-folder", "a folder holding a LoRA adapter, not a merged model", "LoRA adapter", "merge it first")
+def _(ctx):
+    folder = ctx.work / "adapter"
+    folder.mkdir()
+    (folder / "adapter_config.json").write_text('{"base_model_name_or_path": "org/base", "peft_type": "LORA"}')
+    return ["eval", "--model", str(folder), "--json", str(ctx.json_out), "--benchmarks", "synth_routine", "--limit", "1"]
+
+
+@case("eval-data-parallel-zero", "--data-parallel-size 0", "engine.data_parallel_size", ">= 1")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--data-parallel-size", "0")
+
+
+@case("eval-data-parallel-transformers", "--data-parallel-size 2 with the transformers engine",
+      "engine.data_parallel_size=2", "'transformers'")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--limit", "1", "--engine", "transformers",
+                     "--data-parallel-size", "2")
+
+
 @case("eval-unknown-benchmark", "a benchmark name that is not registered", "nope")
 def _(ctx):
     return eval_argv(ctx, "--benchmarks", "synth_routine,nope")

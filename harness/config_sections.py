@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.errors import HarnessError, brief
 from harness.flag_names import spell
-from harness.registries import BENCHMARKS, GRADERS, SOURCES, engine_names
+from harness.registries import AUTO_ENGINE, BENCHMARKS, GRADERS, SOURCES, engine_names
 
 PAPER_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
 
@@ -72,6 +72,7 @@ class EngineConfig:
     dtype: str = field(default="auto", metadata={"help": "auto | float32 | bfloat16 | float16."})
     device: str = field(default="auto", metadata={"help": "auto | cpu | cuda (transformers engine)."})
     tensor_parallel_size: int = field(default=1, metadata={"help": "vLLM tensor parallelism."})
+    data_parallel_size: int = field(default=1, metadata={"help": "vLLM: this many engines, each in its own process on its own tensor_parallel_size GPUs (data_parallel_size x tensor_parallel_size GPUs in all), each call's samples split between them. Not in stage keys: every sample keeps its own seed, whichever engine draws it."})
     gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vLLM memory fraction."})
     max_model_len: int | None = field(default=None, metadata={"help": "Context limit (prompt + new tokens) for both engines; None uses the model's own. Requests past it are refused."})
 
@@ -238,11 +239,27 @@ def check_engine(engine: EngineConfig, where: str = "engine") -> None:
     need(engine.batch_size >= 1, f"{where}.batch_size", ">= 1", engine.batch_size)
     need(engine.cpu_processes >= 1, f"{where}.cpu_processes", ">= 1", engine.cpu_processes)
     need(engine.tensor_parallel_size >= 1, f"{where}.tensor_parallel_size", ">= 1", engine.tensor_parallel_size)
+    need(engine.data_parallel_size >= 1, f"{where}.data_parallel_size", ">= 1", engine.data_parallel_size)
+    if engine.name != AUTO_ENGINE:  # auto's choice depends on the machine: checked when the engine is chosen
+        problem = data_parallel_problem(engine, engine.name, where)
+        if problem:
+            raise HarnessError(problem)
     finite(engine.gpu_memory_utilization, f"{where}.gpu_memory_utilization")
     need(0 < engine.gpu_memory_utilization <= 1, f"{where}.gpu_memory_utilization", "in (0, 1]",
          engine.gpu_memory_utilization)
     need(engine.max_model_len is None or engine.max_model_len >= 1, f"{where}.max_model_len", ">= 1 (or unset)",
          engine.max_model_len)
+
+
+def data_parallel_problem(engine: EngineConfig, name: str, where: str = "engine") -> str | None:
+    """Why `engine.data_parallel_size` replicas cannot run on engine `name` (the one chosen), or None."""
+    if engine.data_parallel_size == 1 or name == "vllm":
+        return None
+    chose = (f" ({where}.name=auto picks vllm only where it is installed and a GPU is present)"
+             if engine.name == AUTO_ENGINE else "")
+    return (f"{where}.data_parallel_size={engine.data_parallel_size} runs one vllm engine per GPU group, but engine "
+            f"{name!r} was chosen{chose}; use --engine vllm, or --set {where}.data_parallel_size=1 "
+            "(on CPU, engine.cpu_processes shares decoding between processes)")
 
 
 def check_eval(ev: EvalConfig, where: str = "eval") -> None:

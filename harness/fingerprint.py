@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from harness.errors import HarnessError
@@ -61,6 +62,9 @@ def model_fingerprint(model: str) -> str:
         return "hub:" + model
     if not path.is_dir():
         raise HarnessError(f"model path is not a folder: {model}")
+    problem = adapter_problem(path)
+    if problem:
+        raise HarnessError(problem)
     if not (path / "config.json").is_file():
         raise HarnessError(f"model folder has no config.json: {model}")
     digest = hashlib.sha256()
@@ -70,6 +74,26 @@ def model_fingerprint(model: str) -> str:
         digest.update(file.name.encode())
         digest.update(_sha256(file).encode())
     return "local:" + digest.hexdigest()[:16]
+
+
+def adapter_problem(folder: Path) -> str | None:
+    """Why `folder`, a LoRA adapter rather than a model, must not be evaluated or trained on, or None.
+
+    An adapter folder is not the trained model: vLLM given one loads no adapter (lm-eval #2432:
+    adapters silently evaluated as their base), transformers loads the base and applies it, so
+    the two engines would score different models, and the folder's fingerprint would leave the
+    base out. The trainer merges its adapters into a plain model folder for this reason.
+    """
+    if not (folder / "adapter_config.json").is_file():
+        return None
+    try:
+        base = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (OSError, ValueError, AttributeError):
+        base = None
+    of = f" of {base}" if base else ""
+    return (f"model folder {folder} holds a LoRA adapter{of} (adapter_config.json), not a merged model, and would be "
+            "loaded as its base or not at all; merge it first (peft: AutoPeftModelForCausalLM.from_pretrained(DIR)"
+            ".merge_and_unload().save_pretrained(OUT), as `harness train --lora` does) and use OUT")
 
 
 def file_digest(path: str | Path) -> str:

@@ -105,10 +105,11 @@ def _training(cfg: RunConfig) -> str:
 def _engine(cfg: RunConfig) -> str:
     import torch
 
+    from harness.config import data_parallel_problem
     from harness.engines.factory import choose_engine, missing_package
 
     name = choose_engine(cfg.engine)
-    problem = missing_package(name)
+    problem = missing_package(name) or data_parallel_problem(cfg.engine, name)
     if problem:
         raise HarnessError(problem)
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
@@ -116,11 +117,16 @@ def _engine(cfg: RunConfig) -> str:
     if wants_cuda and not gpus:
         raise HarnessError(f"engine {name!r} needs a CUDA GPU and none is visible (torch.cuda.is_available() is "
                            f"False); use --engine transformers on this machine")
-    if name == "vllm" and cfg.engine.tensor_parallel_size > gpus:
-        raise HarnessError(f"engine.tensor_parallel_size={cfg.engine.tensor_parallel_size} but {gpus} GPU"
-                           f"{'s are' if gpus != 1 else ' is'} visible; set --set engine.tensor_parallel_size={gpus}")
+    tp, dp = cfg.engine.tensor_parallel_size, cfg.engine.data_parallel_size
+    if name == "vllm":
+        from harness.engines.replicas import too_few_gpus
+
+        problem = too_few_gpus(dp, tp, gpus)
+        if problem:
+            raise HarnessError(problem)
     where = f"{gpus} GPU{'s' if gpus != 1 else ''}" if gpus else "CPU"
-    return f"{name} on {where}" + (" (engine.name=auto)" if cfg.engine.name != name else "")
+    replicas = f", {dp} replicas of {tp} GPU{'s' if tp != 1 else ''}" if dp > 1 else ""
+    return f"{name} on {where}{replicas}" + (" (engine.name=auto)" if cfg.engine.name != name else "")
 
 
 # --------------------------------------------------------------------------- the student and the data
@@ -142,6 +148,11 @@ def _model(model: str, role: str, flag: str) -> str:
         path = Path(model).expanduser()
         if not path.is_dir():
             raise HarnessError(f"{role} model folder not found: {model} ({flag})")
+        from harness.fingerprint import adapter_problem
+
+        problem = adapter_problem(path)
+        if problem:
+            raise HarnessError(f"{role} {problem} ({flag})")
         if not (path / "config.json").is_file():
             raise HarnessError(f"{role} model folder has no config.json: {model} ({flag})")
         return "local folder"

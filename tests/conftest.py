@@ -85,3 +85,21 @@ def install_plugin(tmp_path, monkeypatch):
         return site
 
     return install
+
+
+@pytest.fixture
+def vllm_standin(monkeypatch, tmp_path):
+    """The stand-in `vllm` package (`tests/fixtures/vllm_standin`) importable here and in spawned
+    processes; returns the path of its JSONL log. Afterwards `vllm` is what it was before (absent,
+    or the real package), so no later test finds the stand-in through `find_spec("vllm")`."""
+    from pathlib import Path
+
+    log = tmp_path / "vllm-standin.jsonl"
+    monkeypatch.setenv("VLLM_STANDIN_LOG", str(log))
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "fixtures" / "vllm_standin"))
+    for name in [n for n in sys.modules if n == "vllm" or n.startswith("vllm.")]:
+        monkeypatch.delitem(sys.modules, name)
+    yield log
+    for name in [n for n in sys.modules if n == "vllm" or n.startswith("vllm.")]:
+        del sys.modules[name]  # the stand-in's; monkeypatch then puts back any real one
+

@@ -316,3 +316,18 @@ def test_issue_33_bad_input_fails_in_one_line_and_leaves_no_stage(name, tmp_path
     assert not ctx.json_out.exists()
     # not even a partial folder: a stage that failed with nothing to resume from removes its own
     assert not [p for p in ctx.store.glob("*/*") if p.parent.name != ".locks"]
+
+
+# Issue #31: a LoRA adapter folder is never evaluated as its base, and data parallelism is vLLM's.
+ISSUE_31 = ("eval-lora-adapter-folder", "eval-data-parallel-zero", "eval-data-parallel-transformers")
+
+
+@pytest.mark.parametrize("name", ISSUE_31)
+def test_issue_31_bad_input_fails_in_one_line_before_any_model(name, tmp_path, tiny_model_dir, monkeypatch, capsys):
+    (case,) = [c for c in CASES if c.name == name]
+    ctx = Ctx(work=tmp_path, store=tmp_path / "store", json_out=tmp_path / "out.json", out_dir=tmp_path / "train-out",
+              model=tiny_model_dir)
+    monkeypatch.setenv("HARNESS_STORE", str(ctx.store))
+    _one_line_error(capsys, main([*case.build(ctx).argv, "--store", str(ctx.store)]), *case.needles)
+    assert not ctx.json_out.exists()
+    assert not [p for p in ctx.store.glob("*/*") if p.parent.name != ".locks"]

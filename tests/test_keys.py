@@ -35,6 +35,7 @@ BASES = {
     "model-file": ["teacher.source=model", "teacher.model={model}", "teacher.problems={problems}"],
     "decontaminate": ["teacher.decontaminate=true"],
     "full_cot": ["method.name=full_cot"],
+    "vllm": ["engine.name=vllm"],
 }
 
 UNREAD_WORLD = pytest.mark.xfail(strict=True, reason=(
@@ -140,6 +141,8 @@ CASES = [
     ("model-file", "teacher.num_problems=50", ""),  # problems come from the file
     ("model-file", "world.seed=7", "wmre"),
     ("decontaminate", "eval.data_dir=elsewhere", "tmre"),  # which benchmark problems are checked
+    ("vllm", "engine.data_parallel_size=2", ""),  # each sample is seeded alone, whichever replica draws it
+    ("vllm", "engine.tensor_parallel_size=2", "mre"),
 ]
 
 

@@ -31,6 +31,7 @@ FLAGS = CommandFlags({
     **{f"eval.sampling.{name}": "--" + name.replace("_", "-") for name in SAMPLING_FLAGS},
     "engine.name": "--engine", "engine.batch_size": "--batch-size", "engine.cpu_processes": "--cpu-processes",
     "engine.dtype": "--dtype", "engine.tensor_parallel_size": "--tensor-parallel-size",
+    "engine.data_parallel_size": "--data-parallel-size",
 }, takes_set=True)
 
 
@@ -64,6 +65,8 @@ def add_parser(sub, parent) -> None:
                    help="transformers engine on CPU: decode in this many single-threaded processes (same samples)")
     p.add_argument("--dtype", default=None, help="auto | float32 | bfloat16 | float16")
     p.add_argument("--tensor-parallel-size", type=int, default=None, help="vLLM tensor parallelism")
+    p.add_argument("--data-parallel-size", type=int, default=None,
+                   help="vLLM: this many engine replicas, each on --tensor-parallel-size GPUs (same samples)")
     p.add_argument("--data-dir", default=None, help="folder with <benchmark>.jsonl (id, problem, answer); else $HARNESS_DATA_DIR, else the Hub")
     p.add_argument("--limit", type=int, default=None, help="only the first N problems of each benchmark")
     p.add_argument("--instruction", default=None, help="prompt instruction (default: the paper's)")

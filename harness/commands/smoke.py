@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from harness.config import parse_override, resolve_run_config
 from harness.console import log, stdout_console
 from harness.errors import HarnessError
+from harness.flag_names import CommandFlags
 from harness.synth.models import ARCHS
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def add_parser(sub, parent) -> None:
                    help="override a config field on top of the smoke's own settings (repeatable)")
     p.add_argument("--json", metavar="PATH", help="write the smoke's result record to PATH")
     p.add_argument("--force", action="store_true", help="rebuild the stand-in and recompute every stage")
-    p.set_defaults(func=main)
+    p.set_defaults(func=main, setting_flags=CommandFlags(takes_set=True))
 
 
 def main(args: argparse.Namespace) -> int:

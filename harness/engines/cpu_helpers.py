@@ -90,7 +90,7 @@ def _serve(conn, parent_end, model, tokenizer, device: str, parent: int) -> None
     from harness.engines.decoding import decode
 
     parent_end.close()  # else this process holds the parent's end open and never sees it close
-    _end_with(parent)
+    end_with_parent(parent)
     # Forked from a process with threads (progress display, grader pool): write nothing, so
     # no lock another thread held at the fork is ever needed here.
     warnings.simplefilter("ignore")
@@ -119,7 +119,7 @@ def _serve(conn, parent_end, model, tokenizer, device: str, parent: int) -> None
 _PR_SET_PDEATHSIG = 1
 
 
-def _end_with(parent: int) -> None:
+def end_with_parent(parent: int) -> None:
     """Have Linux end this helper when the process that forked it dies.
 
     A killed run must not leave helpers decoding their share for no one (minutes of CPU);

@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from harness.config import EngineConfig
+from harness.config import EngineConfig, data_parallel_problem
 from harness.engines.base import Engine
 from harness.errors import HarnessError
-from harness.fingerprint import looks_like_path
+from harness.fingerprint import adapter_problem, looks_like_path
 from harness.flag_names import spell
 from harness.registries import AUTO_ENGINE, ENGINES, engine_names
 
@@ -42,13 +42,20 @@ def load_engine(model: str, cfg: EngineConfig) -> Engine:
     if looks_like_path(model) or path.exists():
         if not path.is_dir():
             raise HarnessError(f"model path does not exist or is not a folder: {model}")
+        problem = adapter_problem(path)  # before config.json: an adapter folder may hold a copied one
+        if problem:
+            raise HarnessError(problem)
         if not (path / "config.json").is_file():
             raise HarnessError(f"model folder has no config.json: {model}")
         model = str(path)
     name = choose_engine(cfg)
-    problem = missing_package(name)
+    problem = missing_package(name) or data_parallel_problem(cfg, name)
     if problem:
         raise HarnessError(problem)
+    if cfg.data_parallel_size > 1:
+        from harness.engines.replicas import ReplicatedEngine
+
+        return ReplicatedEngine(model, cfg, name)
     return ENGINES.get(name)(model, cfg)
 
 
