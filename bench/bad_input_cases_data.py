@@ -209,6 +209,11 @@ def _(ctx):
     return eval_argv(ctx, "--benchmarks", "synth_routine", "--max-new-tokens", "100000000")
 
 
+@case("eval-budget-above-cap", "--budgets past --max-new-tokens", "--budgets has 64", "--max-new-tokens (32)")
+def _(ctx):
+    return eval_argv(ctx, "--benchmarks", "synth_routine", "--max-new-tokens", "32", "--budgets", "16,64")
+
+
 @case("eval-grader-timeout-zero", "--grader-timeout 0", "grader_timeout")
 def _(ctx):
     return eval_argv(ctx, "--benchmarks", "synth_routine", "--grader-timeout", "0")

@@ -199,6 +199,7 @@ class EvalConfig:
     grader_workers: int = field(default=2, metadata={"help": "Grader worker processes."})
     audit_grader: str | None = field(default=None, metadata={"help": "Optional second grader reported as an audit, never OR-ed in."})
     bootstrap_samples: int = field(default=1000, metadata={"help": "Bootstrap resamples for confidence intervals."})
+    budgets: list[int] = field(default_factory=list, metadata={"help": "Token budgets, each <= sampling.max_new_tokens: accuracy with each generation cut at each budget and graded again (no extra generation; harness.eval.budgets)."})
 
 
 def check_sampling(s: SamplingConfig, where: str) -> None:
@@ -226,6 +227,19 @@ def check_sampled(count_setting: str, count: int, sampling: SamplingConfig, wher
             f"{count_setting} is {count} but {where}.temperature is 0 (greedy), so the {count} "
             f"samples would be one text {count} times; sample with {spell(f'{where}.temperature', '0.6')} "
             f"(or use {spell(count_setting, '1')})")
+
+
+def check_budgets(budgets: list[int], max_new_tokens: int, where: str = "eval.budgets",
+                  cap: str = "eval.sampling.max_new_tokens") -> list[int]:
+    """The budgets, sorted and without repeats; a one-line error for one below 1 or above the cap."""
+    small = [b for b in budgets if b < 1]
+    if small:
+        raise HarnessError(f"{where} must each be at least 1, got {small[0]}")
+    big = [b for b in budgets if b > max_new_tokens]
+    if big:
+        raise HarnessError(f"{where} has {big[0]}, above {cap} ({max_new_tokens}): a generation stopped at the cap "
+                           f"cannot tell what a larger budget would give (raise {cap} or drop that budget)")
+    return sorted(set(budgets))
 
 
 def check_engine(engine: EngineConfig, where: str = "engine") -> None:
@@ -283,6 +297,7 @@ def check_eval(ev: EvalConfig, where: str = "eval") -> None:
          f"in (0, {MAX_GRADER_TIMEOUT:g}] seconds", ev.grader_timeout)
     need(ev.grader_workers >= 1, f"{where}.grader_workers", ">= 1", ev.grader_workers)
     need(ev.bootstrap_samples >= 1, f"{where}.bootstrap_samples", ">= 1", ev.bootstrap_samples)
+    check_budgets(ev.budgets, ev.sampling.max_new_tokens, f"{where}.budgets", f"{where}.sampling.max_new_tokens")
     if ev.audit_grader is not None:
         graders = GRADERS.names()
         need(ev.audit_grader in graders, f"{where}.audit_grader", f"one of {', '.join(graders)} (or unset)",

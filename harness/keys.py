@@ -25,8 +25,9 @@ from harness.config import EngineConfig, EvalConfig, RunConfig, SamplingConfig, 
 # much context), unlike the batch size or the memory fraction.
 ENGINE_OUTPUT_FIELDS = ("name", "dtype", "device", "tensor_parallel_size", "max_model_len")
 # Evaluation settings that change no stored result: the benchmark list (each benchmark is
-# its own stage), grader processes, and where the data lies (its checksum is in the key).
-EVAL_NOT_IN_KEY = ("benchmarks", "grader_workers", "data_dir")
+# its own stage), grader processes, where the data lies (its checksum is in the key), and the
+# token budgets (each is its own stage after the evaluation's, `harness.stages.stage_budgets`).
+EVAL_NOT_IN_KEY = ("benchmarks", "grader_workers", "data_dir", "budgets")
 # Trainer settings that change neither the weights nor the report's numbers.
 TRAIN_NOT_IN_KEY = ("save_steps", "logging_steps")
 LORA_FIELDS = ("lora_r", "lora_alpha", "lora_dropout", "lora_target_modules")

@@ -62,6 +62,9 @@ class BenchStats:
     correct: dict[int, np.ndarray]  # seed -> per-problem fraction of samples correct
     passk: dict[int, dict[int, np.ndarray]]  # k -> seed -> per-problem pass@k
     tokens: dict[int, list[int]]  # seed -> num_tokens of every sample
+    outcomes: dict[int, list[str]]  # seed -> outcome of every sample, in the order of `tokens`
+    finish: dict[int, list[str | None]]  # seed -> finish_reason of every sample (None where a record lacks it)
+    budgets: dict[int, dict[int, np.ndarray]]  # token budget -> seed -> per-problem fraction correct at that budget
 
 
 @dataclass
@@ -86,7 +89,8 @@ class Row:
 
 def _bench_stats(records: list[Record], name: str) -> BenchStats:
     problems: list[str] | None = None
-    correct, passk, tokens = {}, {k: {} for k in K_VALUES}, {}
+    correct, passk, tokens, outcomes, finish = {}, {k: {} for k in K_VALUES}, {}, {}, {}
+    budgets: dict[int, dict[int, np.ndarray]] = {}
     min_n = None
     checksum = None
     for record in records:
@@ -116,7 +120,33 @@ def _bench_stats(records: list[Record], name: str) -> BenchStats:
             if min(ns) >= k:
                 passk[k][record.seed] = np.array([pass_at_k(n, c, k) for c, n in zip(cs, ns)])
         tokens[record.seed] = [int(s["num_tokens"]) for s in bench["samples"]]
-    return BenchStats(problems or [], min_n or 0, correct, passk, tokens)
+        outcomes[record.seed] = [s["outcome"] for s in bench["samples"]]
+        finish[record.seed] = [s.get("finish_reason") for s in bench["samples"]]
+        stored = bench.get("budgets") or {}
+        if not isinstance(stored, dict):
+            raise HarnessError(f"{record.where}: benchmarks.{name}.budgets must map token budgets to results")
+        for budget, entry in stored.items():
+            fractions = _at_budget(record, name, bench, str(budget), entry, ids)
+            budgets.setdefault(int(budget), {})[record.seed] = fractions
+    return BenchStats(problems or [], min_n or 0, correct, passk, tokens, outcomes, finish, budgets)
+
+
+def _at_budget(record: Record, name: str, bench: dict, budget: str, entry: Any, ids: list[str]) -> np.ndarray:
+    """Per-problem fraction correct with every sample cut at `budget` tokens (`harness.eval.budgets`):
+    a sample that ran past the budget takes its cut version's outcome, every other sample keeps its own."""
+    where = f"{record.where}: benchmarks.{name}.budgets.{budget}"
+    cut_list = entry.get("cut_samples") if isinstance(entry, dict) else None
+    if not str(budget).isdigit() or not isinstance(cut_list, list) or not all(isinstance(c, dict) for c in cut_list):
+        raise HarnessError(f"{where} is not a budget result (a token count with a list of cut_samples)")
+    cut = {(str(c.get("id")), c.get("sample")): c for c in cut_list}
+    per_problem: dict[str, list[bool]] = defaultdict(list)
+    for sample in bench["samples"]:
+        key = (str(sample["id"]), int(sample["sample"]))
+        if sample["num_tokens"] > int(budget) and key not in cut:
+            raise HarnessError(f"{where}: sample {key[1]} of problem {key[0]!r} ran past the budget but has no cut "
+                               "version: the record was edited or damaged")
+        per_problem[key[0]].append(cut.get(key, sample).get("outcome") == "correct")
+    return np.array([sum(per_problem[i]) / len(per_problem[i]) for i in ids])
 
 
 def build_rows(records: list[Record]) -> list[Row]:
@@ -210,6 +240,45 @@ def tokens_estimate(row: Row) -> Estimate:
         tokens = [t for b in row.benches.values() for t in b.tokens[seed]]
         per_seed.append(float(np.mean(tokens)))
     return Estimate(*_spread(per_seed))
+
+
+def _share(per_seed: list[list[bool]]) -> Estimate:
+    return Estimate(*_spread([float(np.mean(values)) for values in per_seed]))
+
+
+def cap_share(row: Row, bench: str) -> Estimate | None:
+    """Share of samples that stopped at the token cap, mean ± std over seeds; None when a sample of
+    some seed has no finish_reason (records may predate it)."""
+    stats = row.benches[bench]
+    if any(f is None for seed in row.seeds for f in stats.finish[seed]):
+        return None
+    return _share([[f == "length" for f in stats.finish[seed]] for seed in row.seeds])
+
+
+def no_answer_share(row: Row, bench: str) -> Estimate:
+    """Share of samples with no extractable answer, mean ± std over seeds."""
+    stats = row.benches[bench]
+    return _share([[o == "no_answer" for o in stats.outcomes[seed]] for seed in row.seeds])
+
+
+def outcome_tokens(row: Row, bench: str, correct: bool) -> tuple[float, float] | None:
+    """Mean over seeds of each seed's mean and median generated tokens of its correct samples (or of the
+    others: wrong, no answer, timeout, error); seeds without such samples are left out, None when no seed has one."""
+    stats = row.benches[bench]
+    per_seed = [[t for t, o in zip(stats.tokens[seed], stats.outcomes[seed]) if (o == "correct") == correct]
+                for seed in row.seeds]
+    per_seed = [tokens for tokens in per_seed if tokens]
+    if not per_seed:
+        return None
+    return float(np.mean([np.mean(t) for t in per_seed])), float(np.mean([np.median(t) for t in per_seed]))
+
+
+def budget_estimate(row: Row, bench: str, budget: int) -> Estimate | None:
+    """Pass@1 with every sample cut at `budget` tokens, mean ± std over seeds; None unless every seed has that budget."""
+    per_seed = row.benches[bench].budgets.get(budget, {})
+    if len(per_seed) != len(row.records):
+        return None
+    return Estimate(*_spread([float(per_seed[seed].mean()) for seed in row.seeds]))
 
 
 def training_value(row: Row, name: str) -> Estimate | None:

@@ -60,6 +60,8 @@ def run_method(cfg: RunConfig, store: RunStore, name: str, params: Any, traces: 
     if spec.trains:
         engines.release(model)  # a trained model is evaluated once; the student's engine may serve the next method
     upstream["eval"] = {b: stage.key for b, (_, stage) in evaluated.items()}
+    if cfg.eval.budgets:  # the budget stages follow from the eval stages and the budgets
+        upstream["budgets"] = sorted(set(cfg.eval.budgets))
     record = {
         "schema": SCHEMA,
         "harness_version": harness.__version__,

@@ -11,6 +11,7 @@ stored evaluations.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -175,15 +176,48 @@ def stage_eval(cfg: RunConfig, store: RunStore, model: str, model_id: str, bench
     stage = eval_stage(cfg, store, model_id, benchmark)
     with stage.lock():
         if not announce(stage, force):
-            return rescore(read_json(stage.path / "result.json"), settings, cfg.seed), stage
-        started = now()
-        work = stage.begin(force)
-        result = evaluate_benchmark(engines.get(model), benchmark, settings, work, seed=cfg.seed,
-                                    enable_thinking=cfg.student.enable_thinking)
-        write_json(work / "result.json", result)
-        stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, model=model_id,
-                                    benchmark=benchmark))
-        return read_json(stage.path / "result.json"), stage
+            result = rescore(read_json(stage.path / "result.json"), settings, cfg.seed)
+        else:
+            started = now()
+            work = stage.begin(force)
+            result = evaluate_benchmark(engines.get(model), benchmark, settings, work, seed=cfg.seed,
+                                        enable_thinking=cfg.student.enable_thinking)
+            write_json(work / "result.json", result)
+            stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, started=started, model=model_id,
+                                        benchmark=benchmark))
+            result = read_json(stage.path / "result.json")
+        if settings.budgets:  # under the eval stage's lock: its generations cannot change meanwhile
+            result["budgets"] = stage_budgets(cfg, store, stage, result, model, force)
+        return result, stage
+
+
+def stage_budgets(cfg: RunConfig, store: RunStore, evaluated: Stage, result: dict[str, Any], model: str,
+                  force: bool = False) -> dict[str, dict[str, Any]]:
+    """Budget -> the metrics with every stored generation of `evaluated` cut at that many tokens
+    (`harness.eval.budgets`), and the samples it cut.
+
+    Each budget is its own stage, keyed by the eval stage and the budget, holding the cut samples
+    graded again; the metrics are computed from them and the evaluation's samples when read.
+    """
+    from harness.config_sections import check_budgets
+    from harness.eval.budgets import CUT_SAMPLES, budget_result, cut_samples, load_tokenizer
+    from harness.eval.runner import load_problems
+
+    settings = keys.eval_settings(cfg)
+    benchmark = result["benchmark"]
+    tokenizer = functools.cache(lambda: load_tokenizer(model))
+    out = {}
+    for budget in check_budgets(settings.budgets, settings.sampling.max_new_tokens):
+        stage = store.stage("budget", {"eval": evaluated.key, "budget": budget}, label=benchmark)
+        with stage.lock():
+            if announce(stage, force):
+                work = stage.begin(force)
+                problems = load_problems(benchmark, settings)[0]
+                write_json(work / CUT_SAMPLES, cut_samples(result, evaluated.path, problems, settings, budget,
+                                                           tokenizer, work))
+                stage.commit(build_manifest(cfg, seeds={"seed": cfg.seed}, benchmark=benchmark, budget=budget))
+            out[str(budget)] = budget_result(result, read_json(stage.path / CUT_SAMPLES), settings, cfg.seed)
+    return out
 
 
 def stage_result(cfg: RunConfig, store: RunStore, record: dict[str, Any], upstream: dict[str, Any]) -> Path:

@@ -115,6 +115,7 @@ CASES = [
     ("synth", "eval.grader_workers=7", ""),
     ("synth", "eval.audit_grader=boxed_string", "e"),
     ("synth", "eval.bootstrap_samples=50", "e"),
+    ("synth", "eval.budgets=[8]", ""),  # budgets cut the eval stage's generations in stages of their own
     ("epochs", "train.num_train_epochs=2", "re"),
     ("epochs", "train.max_steps=7", ""),
     ("lora", "train.lora_r=4", "re"),

@@ -290,3 +290,55 @@ def test_contrasts_show_each_seed_so_disagreeing_seeds_are_visible(tmp_path):
     expected = ", ".join(f"s{s} {100 * (grids['palign', s].mean() - grids['full_cot', s].mean()):+.1f}" for s in range(3))
     assert expected in line and "s1 -" in line
     assert "| Δ per seed " in text
+
+
+def _table(text: str, heading: str) -> dict[str, dict[str, str]]:
+    section = text.split(heading)[1].split("\n###")[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in section.splitlines() if line.startswith("| ")]
+    header, *body = rows
+    return {cells[0]: dict(zip(header, cells)) for cells in body}
+
+
+def test_answers_table_and_accuracy_against_token_budget(tmp_path, capsys):
+    """Cap and no-answer shares and tokens of correct/incorrect samples per benchmark, from the samples;
+    Pass@1 at each budget a record carries, from its cut samples; — where records lack either."""
+    rng = np.random.default_rng(5)
+    folder = tmp_path / "lb" / "synthetic" / "records"
+    expected_at_53 = []
+    for seed in range(2):
+        full = make_record("full_cot", seed, {"b": grid(rng, 20, 2, 0.5)})
+        samples = full["benchmarks"]["b"]["samples"]
+        for s in samples[: 4 + seed]:  # 4 and 5 of 40 samples ran into the cap without an answer
+            s.update(finish_reason="length", outcome="no_answer")
+        full["benchmarks"]["b"]["metrics"]["pass@1"] = float(np.mean([s["outcome"] == "correct" for s in samples]))
+        # at 53 tokens every longer sample is cut and graded wrong
+        cut = [{**s, "outcome": "incorrect", "num_tokens": 53, "finish_reason": "length"}
+               for s in samples if s["num_tokens"] > 53]
+        full["benchmarks"]["b"]["budgets"] = {"53": {"metrics": {}, "cut_samples": cut}}
+        expected_at_53.append(np.mean([s["outcome"] == "correct" and s["num_tokens"] <= 53 for s in samples]))
+        write(folder, full)
+        palign = make_record("palign", seed, {"b": grid(rng, 20, 2, 0.6)})
+        palign["benchmarks"]["b"]["samples"][3].pop("finish_reason")  # a record from before finish reasons
+        write(folder, palign)
+    assert run_cli("--records", str(tmp_path / "lb")) == 0
+    text = (tmp_path / "lb" / "README.md").read_text()
+    answers = _table(text, "### Answers: cut at the cap, unanswered, and their lengths")
+    assert answers["full_cot"]["b at cap %"] == answers["full_cot"]["b no answer %"] == "11.2 ± 1.8"
+    assert answers["palign"]["b at cap %"] == "—" and answers["palign"]["b no answer %"] == "0.0 ± 0.0"
+    correct = [[s["num_tokens"] for s in r["benchmarks"]["b"]["samples"] if s["outcome"] == "correct"]
+               for r in (json.loads(p.read_text()) for p in sorted(folder.glob("full_cot-*.json")))]
+    assert answers["full_cot"]["b tokens correct (mean / median)"] == (
+        f"{np.mean([np.mean(c) for c in correct]):.0f} / {np.mean([np.median(c) for c in correct]):.0f}")
+    budgets = _table(text, "### Accuracy against token budget")
+    mean, std = 100 * np.mean(expected_at_53), 100 * np.std(expected_at_53, ddof=1)
+    assert budgets["full_cot"]["b Pass@1 at 53"] == f"{mean:.1f} ± {std:.1f}"
+    assert budgets["palign"]["b Pass@1 at 53"] == "—"
+    assert run_cli("--records", str(tmp_path / "lb"), "--check") == 0
+    # a sample past the budget without its cut version is an edited record: one line naming it
+    record = json.loads((folder / "full_cot-seed1.json").read_text())
+    record["benchmarks"]["b"]["budgets"]["53"]["cut_samples"].pop()
+    (folder / "full_cot-seed1.json").write_text(json.dumps(record))
+    capsys.readouterr()
+    assert run_cli("--records", str(tmp_path / "lb")) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "full_cot-seed1.json" in err and "budgets.53" in err and "no cut version" in err

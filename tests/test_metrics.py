@@ -109,9 +109,35 @@ GOLDEN = {"pass@1": 0.4722222222222222, "pass@1_ci": [0.3611111111111111, 0.5833
           "mean_tokens": 23.5, "no_answer": 4, "timeout": 5, "error": 6, "num_problems": 9, "n": 4}
 
 
+# The metrics added since (issue #31), after the outcome counts: GOLDEN_PROBLEMS have no finish reason.
+ADDED = ["cap_share", "no_answer_share", "tokens_correct_mean", "tokens_correct_median", "tokens_incorrect_mean",
+         "tokens_incorrect_median"]
+
+
 def test_builtin_metric_objects_give_the_numbers_and_order_results_always_had():
     got = compute_metrics(GOLDEN_PROBLEMS, ks=[3, 1], bootstrap_samples=500, seed=7)
-    assert got == GOLDEN and list(got) == list(GOLDEN)  # exact floats, not approx
+    old = {k: v for k, v in got.items() if k not in ADDED}
+    assert old == GOLDEN and list(old) == list(GOLDEN)  # exact floats, not approx
+    assert list(got) == list(GOLDEN)[:-2] + ADDED + ["num_problems", "n"]
+
+
+def test_cap_no_answer_shares_and_tokens_of_correct_and_incorrect_samples():
+    def s(outcome, tokens, finish="stop"):
+        return {"outcome": outcome, "extracted": None, "num_tokens": tokens, "finish_reason": finish}
+
+    problems = [[s("correct", 10), s("no_answer", 50, "length"), s("incorrect", 30)],
+                [s("correct", 20), s("correct", 40), s("timeout", 50, "length"), s("no_answer", 5)]]
+    m = compute_metrics(problems, ks=[1], bootstrap_samples=10)
+    assert m["cap_share"] == pytest.approx(2 / 7)  # pooled over samples, not averaged over problems
+    assert m["no_answer_share"] == pytest.approx(2 / 7)
+    assert (m["tokens_correct_mean"], m["tokens_correct_median"]) == (pytest.approx(70 / 3), 20.0)
+    # incorrect: every sample not graded correct (wrong, no answer, timeout)
+    assert (m["tokens_incorrect_mean"], m["tokens_incorrect_median"]) == (pytest.approx(135 / 4), 40.0)
+    # no finish reason on some sample (scored elsewhere): no cap share; no correct sample: no token numbers
+    m = compute_metrics([[{"outcome": "incorrect", "extracted": "1", "num_tokens": 3}], [s("incorrect", 4, "length")]],
+                        ks=[1], bootstrap_samples=10)
+    assert m["cap_share"] is None and m["tokens_correct_mean"] is None and m["tokens_correct_median"] is None
+    assert m["tokens_incorrect_median"] == 3.5 and m["no_answer_share"] == 0.0
 
 
 def test_metric_objects_expand_per_k_and_name_their_outputs():
@@ -126,7 +152,8 @@ def test_metric_objects_expand_per_k_and_name_their_outputs():
 
 def test_every_builtin_is_registered():
     assert {"pass_at_k", "pass_at_k_ci", "avg_at_n", "maj_at_k", "mean_tokens", "no_answer", "timeout",
-            "error"} <= set(METRICS.names())
+            "error", *ADDED} <= set(METRICS.names())
+    assert not extra_keys({key: 0.5 for key in ADDED})  # built-ins: no "Other metrics" column on a board
 
 
 def test_a_registered_metric_runs_with_the_builtins(isolate):
@@ -137,7 +164,7 @@ def test_a_registered_metric_runs_with_the_builtins(isolate):
         "all_wrong", lambda problems, ctx: sum(not any(s["outcome"] == "correct" for s in p) for p in problems)))
     got = compute_metrics(GOLDEN_PROBLEMS, ks=[1, 3], bootstrap_samples=500, seed=7)
     assert got["longest_answer"] == 10 + 8 * 3 + 3 and got["all_wrong"] == 0
-    assert {k: v for k, v in got.items() if k not in ("longest_answer", "all_wrong")} == GOLDEN
+    assert {k: v for k, v in got.items() if k not in ("longest_answer", "all_wrong", *ADDED)} == GOLDEN
 
 
 def test_a_metric_writing_a_builtin_key_is_refused(isolate):

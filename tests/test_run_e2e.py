@@ -33,12 +33,18 @@ def harness_run(store, *args) -> int:
 def test_full_cot_end_to_end_with_a_random_student(tmp_path, tiny_model_dir, capsys):
     """Every real stage (teacher, method, trainer, eval, result) with a random micro student, in seconds."""
     out = tmp_path / "result.json"
-    args = ["--method", "full_cot", "--student", str(tiny_model_dir), *FAST]
+    args = ["--method", "full_cot", "--student", str(tiny_model_dir), *FAST, "--set", "eval.budgets=[8]"]
     assert harness_run(tmp_path / "store", *args, "--json", str(out)) == 0
     record = json.loads(out.read_text())
     assert record["method"] == "full_cot" and record["teacher_data"]["num_traces"] == 12
     assert record["training"]["examples"] == 12 and record["method_stats"]["kept"] == 12
-    assert record["benchmarks"]["synth_routine"]["num_problems"] == 4
+    bench = record["benchmarks"]["synth_routine"]
+    assert bench["num_problems"] == 4
+    # the record carries the new metrics and the budget's (eval.budgets), for the board
+    assert {"cap_share", "no_answer_share", "tokens_incorrect_median"} <= set(bench["metrics"])
+    assert bench["budgets"]["8"]["metrics"]["mean_tokens"] <= 8
+    assert {c["num_tokens"] for c in bench["budgets"]["8"]["cut_samples"]} <= {8}
+    assert record["manifest"]["keys"]["budgets"] == [8]
     capsys.readouterr()
     assert harness_run(tmp_path / "store", *args, "--set", "eval.limit=3") == 0
     log = capsys.readouterr().err

@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from harness.config import RunConfig, nested, parse_override
+from harness.config_sections import check_budgets
 from harness.console import log, stdout_console
 from harness.errors import HarnessError
 from harness.fingerprint import model_fingerprint
@@ -35,11 +36,11 @@ FLAGS = CommandFlags({
 }, takes_set=True)
 
 
-def _ks(text: str) -> list[int]:
+def _ints(text: str, flag: str) -> list[int]:
     try:
         return [int(k) for k in text.split(",") if k.strip()]
     except ValueError:
-        raise HarnessError(f"--k must be comma-separated integers, got {text!r}") from None
+        raise HarnessError(f"{flag} must be comma-separated integers, got {text!r}") from None
 
 
 def add_parser(sub, parent) -> None:
@@ -47,7 +48,10 @@ def add_parser(sub, parent) -> None:
         "eval",
         parents=[parent],
         help="Evaluate a model on benchmarks (pass@k, avg@n, maj@k with confidence intervals).",
-        description="Evaluate a model on benchmarks. Generations are stored per sample and resume after a kill.",
+        description="Evaluate a model on benchmarks: pass@k, maj@k and avg@n with intervals, the shares of samples "
+                    "cut at the token cap and without an answer, and the tokens of correct and of incorrect samples; "
+                    "--budgets adds accuracy against token budget from the same generations. Generations are stored "
+                    "per sample and resume after a kill.",
     )
     p.add_argument("--model", required=True, help="local folder, Hub id, or synth:tiny / synth:small")
     p.add_argument("--benchmarks", default=None, help="comma-separated names (see `harness benchmarks`); default synth_target,synth_routine")
@@ -58,6 +62,9 @@ def add_parser(sub, parent) -> None:
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--repetition-penalty", type=float, default=None)
     p.add_argument("--max-new-tokens", type=int, default=None)
+    p.add_argument("--budgets", default=None, metavar="B1,B2,...",
+                   help="token budgets, each <= --max-new-tokens: accuracy with every generation cut at each budget "
+                        "and graded again, from the one generation pass (not budget forcing: the text is only cut)")
     p.add_argument("--seed", type=int, default=None, help="run seed (per-sample streams derive from it)")
     p.add_argument("--engine", choices=engine_names(), default=None)
     p.add_argument("--batch-size", type=int, default=None, help="prompts per batch (transformers engine)")
@@ -100,12 +107,17 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     if args.limit is not None and args.limit < 1:
         raise HarnessError("--limit must be at least 1")
     flags = {
-        **FLAGS.values(args), "eval.k": _ks(args.k) if args.k else None,
+        **FLAGS.values(args), "eval.k": _ints(args.k, "--k") if args.k else None,
         "student.enable_thinking": args.enable_thinking, "eval.strip_thinking": False if args.keep_thinking else None,
     }
     overrides = [nested(key, value) for key, value in flags.items() if value is not None]
     overrides += [parse_override(text) for text in args.overrides]
-    return resolve_checked(args.preset, args.config, overrides)
+    cfg = resolve_checked(args.preset, args.config, overrides)
+    # --budgets is checked against the resolved cap, so its error names the flags; --set still wins.
+    if args.budgets is not None and "eval.budgets" not in {text.split("=", 1)[0].strip() for text in args.overrides}:
+        cfg.eval.budgets = check_budgets(_ints(args.budgets, "--budgets"), cfg.eval.sampling.max_new_tokens,
+                                         "--budgets", "--max-new-tokens")
+    return cfg
 
 
 def _validate(cfg: RunConfig) -> None:

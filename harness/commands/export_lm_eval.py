@@ -39,7 +39,7 @@ def add_parser(sub, parent) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.commands.eval_cmd import _ks
+    from harness.commands.eval_cmd import _ints
     from harness.eval.lmeval_export import export_task
 
     base = EvalConfig()
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         limit=args.limit,
         n=args.n,
-        k=_ks(args.k),
+        k=_ints(args.k, "--k"),
         instruction=args.instruction if args.instruction is not None else base.instruction,
         sampling=replace(base.sampling, temperature=args.temperature, top_p=args.top_p),
     )

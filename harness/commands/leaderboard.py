@@ -19,9 +19,9 @@ from harness.comparisons import contrast_section, findings, fmt, judge, paired_s
 from harness.console import console
 from harness.contrasts import board_settings
 from harness.errors import HarnessError
-from harness.leaderboard import (BASELINE, BOOTSTRAP_SAMPLES, K_VALUES, Row, average_estimate, build_rows,
-                                 dropped_by_reason, kept_ratios, pass_estimate, tokens_estimate, training_budget,
-                                 training_value)
+from harness.leaderboard import (BASELINE, BOOTSTRAP_SAMPLES, K_VALUES, Row, average_estimate, budget_estimate,
+                                 build_rows, cap_share, dropped_by_reason, kept_ratios, no_answer_share,
+                                 outcome_tokens, pass_estimate, tokens_estimate, training_budget, training_value)
 from harness.leaderboard_metrics import other_metrics_section
 from harness.protocol import load_protocol
 from harness.records import DIRTY, Record, check_integrity, check_provenance, find_records, setup_folder
@@ -38,7 +38,13 @@ seeded): seeds are resampled, then problems, so the interval sees both the train
 benchmark's draw of problems (with one seed it is the bootstrap over problems). Pass@3 needs at
 least 3 samples per problem in every seed. `avg Pass@1` is the unweighted mean over benchmarks.
 `tokens/answer` is the mean generated tokens per sample; `kept prefix` is the mean share of the
-teacher CoT that a prefix method kept. The training table shows how much each model trained,
+teacher CoT that a prefix method kept. The answers table gives, per benchmark, the share of
+samples that stopped at the token cap (`at cap`) and of samples with no extractable answer
+(`no answer`), in percent, mean ± std over seeds without an interval (— where a record's samples
+lack a finish reason), and the generated tokens of correct and of incorrect samples (incorrect:
+every sample not graded correct), as `mean / median`, each the mean over seeds. Where records
+carry token budgets (`eval.budgets`), Pass@1 with every generation cut at each budget and graded
+again is shown, mean ± std over seeds. The training table shows how much each model trained,
 mean ± std over seeds (— for a method that does not train, or a record written before the field
 existed): `budget` is `steps=N` (every method ran N optimizer steps, cycling its data) or
 `epochs=E` (E passes over the method's own data); `steps` are the optimizer steps run;
@@ -127,6 +133,8 @@ def render_setup(name: str, records: list, out: Path, write_plots: bool) -> list
     lines += ["### Results", "", results_table(rows, benches), ""]
     if not any(pass_estimate(r, b, 3) for r in rows for b in benches if b in r.benches):
         lines += ["Pass@3 is not available: no run here has at least 3 samples per problem (eval.n >= 3).", ""]
+    lines += ["### Answers: cut at the cap, unanswered, and their lengths", "", answers_table(rows, benches), ""]
+    lines += budgets_section(rows, benches)
     lines += other_metrics_section(rows, benches)
     lines += ["### Training", "", *training_section(rows), ""]
     lines += [f"### Paired comparison with `{text(settings.baseline)}`", "",
@@ -220,6 +228,45 @@ def results_table(rows: list[Row], benches: list[str]) -> str:
         cells.append(f"{sum(ratios) / len(ratios):.2f}" if ratios else "—")
         table.append(cells)
     return tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def answers_table(rows: list[Row], benches: list[str]) -> str:
+    """Per benchmark: shares at the token cap and without an answer, and tokens of correct and incorrect samples."""
+    headers = ["method", "student", "seeds"]
+    headers += [f"{text(b)} {what}" for b in benches
+                for what in ("at cap %", "no answer %", "tokens correct (mean / median)",
+                             "tokens incorrect (mean / median)")]
+    table = []
+    for row in rows:
+        cells = [text(row.label), text(row.student), str(len(row.records))]
+        for b in benches:
+            if b not in row.benches:
+                cells += ["—"] * 4
+                continue
+            cells += [fmt(cap_share(row, b)), fmt(no_answer_share(row, b))]
+            cells += [_mean_median(outcome_tokens(row, b, correct)) for correct in (True, False)]
+        table.append(cells)
+    return tabulate(table, headers=headers, tablefmt="github", disable_numparse=True)
+
+
+def _mean_median(tokens: tuple[float, float] | None) -> str:
+    return "—" if tokens is None else f"{tokens[0]:.0f} / {tokens[1]:.0f}"
+
+
+def budgets_section(rows: list[Row], benches: list[str]) -> list[str]:
+    """Pass@1 at each token budget the records carry; nothing when none carries one."""
+    budgets = sorted({budget for row in rows for stats in row.benches.values() for budget in stats.budgets})
+    if not budgets:
+        return []
+    headers = ["method", "student", "seeds", *(f"{text(b)} Pass@1 at {budget}" for b in benches for budget in budgets)]
+    table = [[text(row.label), text(row.student), str(len(row.records))]
+             + [fmt(budget_estimate(row, b, budget)) if b in row.benches else "—" for b in benches for budget in budgets]
+             for row in rows]
+    return ["### Accuracy against token budget", "",
+            "Each stored generation cut at the budget's number of tokens and graded again (`eval.budgets`); with "
+            "per-sample seeded sampling that is what generating with that `max_new_tokens` gives. Not budget "
+            "forcing, which changes the text. Mean ± std over seeds, — where a seed's record lacks the budget.", "",
+            tabulate(table, headers=headers, tablefmt="github", disable_numparse=True), ""]
 
 
 def training_rate(record: Record) -> str | None:

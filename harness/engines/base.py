@@ -28,6 +28,10 @@ class Completion:
     text: str
     num_tokens: int
     finish_reason: str  # "stop" (end of turn / eos / stop string) or "length"
+    # The generated token ids, the stop token included (num_tokens of them): with per-sample
+    # seeding, their first B are what max_new_tokens=B gives (`harness.eval.budgets`).
+    # None from an engine that does not report them.
+    token_ids: list[int] | None = None
 
 
 class Engine(Protocol):

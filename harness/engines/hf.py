@@ -21,6 +21,11 @@ from harness.errors import HarnessError
 END_OF_TURN = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "<end_of_turn>", "<|end|>")
 
 
+def decode_text(tokenizer, tokens: list[int]) -> str:
+    """A completion's text from its generated tokens (its stop token left off), as this engine writes it."""
+    return tokenizer.decode(tokens, skip_special_tokens=True)
+
+
 def _pick_device(name: str) -> str:
     import torch
 
@@ -141,6 +146,6 @@ class HFEngine:
         stops = set(self.stop_ids)
         end = next((i for i, t in enumerate(tokens) if t in stops), None)
         if end is None:
-            return Completion(self._tokenizer.decode(tokens, skip_special_tokens=True), len(tokens), "length")
+            return Completion(decode_text(self._tokenizer, tokens), len(tokens), "length", list(tokens))
         # the stop token counts as generated, as in vLLM's token_ids
-        return Completion(self._tokenizer.decode(tokens[:end], skip_special_tokens=True), end + 1, "stop")
+        return Completion(decode_text(self._tokenizer, tokens[:end]), end + 1, "stop", list(tokens[:end + 1]))

@@ -98,7 +98,7 @@ class VLLMEngine:
         for (r, pos), output in zip(slots, outputs):
             choice = output.outputs[0]
             finish = "length" if choice.finish_reason == "length" else "stop"
-            completion = Completion(choice.text, len(choice.token_ids), finish)
+            completion = Completion(choice.text, len(choice.token_ids), finish, list(choice.token_ids))
             if greedy:
                 result[r] = [completion] * len(requests[r].sample_indices)
             else:

@@ -10,7 +10,9 @@ A metric turns the graded samples of a benchmark, grouped by problem, into named
   resampling problems, not samples: the uncertainty that matters on a 30-problem benchmark
   is which problems were drawn.
 
-The built-ins (pass@k, its interval, avg@n, maj@k, mean tokens, outcome counts) register in
+The built-ins (pass@k, its interval, avg@n, maj@k, mean tokens, outcome counts, the shares of
+samples cut at the token cap and without an answer, and the mean and median tokens of correct
+and of incorrect samples) register in
 `harness.registries.METRICS` below; a package adds its own through the `harness.metrics`
 entry-point group (`name = "pkg.module:METRIC"`), and `compute_metrics` runs every
 registered metric, so a plugin's numbers reach `harness eval --json`, result records and the
@@ -206,11 +208,45 @@ def _count(outcome: str) -> Callable[[Sequence[Problem], MetricContext], int]:
     return lambda problems, ctx: sum(s["outcome"] == outcome for samples in problems for s in samples)
 
 
+def _pooled(reduce: Callable[[list[Any]], Any]) -> Callable[[list[list[Any]]], Any]:
+    """A corpus function over every sample's value, pooled across problems; None when there is none."""
+    def corpus(per_problem: list[list[Any]]) -> Any:
+        values = [v for vs in per_problem for v in vs]
+        return reduce(values) if values else None
+    return corpus
+
+
+def _cap_share(finish_reasons: list[str | None]) -> float | None:
+    # A sample without a finish reason (`harness score` input) says nothing of the cap: no share at all.
+    if any(f is None for f in finish_reasons):
+        return None
+    return float(np.mean([f == "length" for f in finish_reasons]))
+
+
+def _tokens_of(correct: bool) -> Callable[[Problem], list[int]]:
+    """num_tokens of the samples graded correct, or of every other sample (wrong, no answer, timeout, error)."""
+    return lambda samples: [s["num_tokens"] for s in samples
+                            if s.get("num_tokens") is not None and (s["outcome"] == "correct") == correct]
+
+
+def _median(values: list[Any]) -> float:
+    return float(np.median(values))
+
+
 PASS_AT_K = SampleLevelMetric("pass@{k}", lambda samples, k: pass_at_k(len(samples), _correct(samples), k))
 PASS_AT_K_CI = BootstrapInterval(PASS_AT_K)
 AVG_AT_N = SampleLevelMetric("avg@{n}", lambda samples: _correct(samples) / len(samples))
 MAJ_AT_K = SampleLevelMetric("maj@{k}", majority_correct)
 MEAN_TOKENS = SampleLevelMetric("mean_tokens", _tokens, _flat_mean, higher_is_better=False)
+# Pooled over samples, like mean_tokens: what share of answers the token cap cut (olmo-eval #399)
+# or left without an answer, and how long right and wrong answers run.
+CAP_SHARE = SampleLevelMetric("cap_share", lambda samples: [s.get("finish_reason") for s in samples],
+                              _pooled(_cap_share), higher_is_better=False)
+NO_ANSWER_SHARE = SampleLevelMetric("no_answer_share", lambda samples: [s["outcome"] == "no_answer" for s in samples],
+                                    _pooled(mean), higher_is_better=False)
+TOKEN_STATS = {f"tokens_{which}_{stat}": SampleLevelMetric(f"tokens_{which}_{stat}", _tokens_of(which == "correct"),
+                                                           _pooled(reduce), higher_is_better=False)
+               for which in ("correct", "incorrect") for stat, reduce in (("mean", mean), ("median", _median))}
 
 # In the order their outputs appear in a result (the order results had before metrics were objects).
 BUILTIN: dict[str, Metric] = {
@@ -220,6 +256,9 @@ BUILTIN: dict[str, Metric] = {
     "maj_at_k": MAJ_AT_K,
     "mean_tokens": MEAN_TOKENS,
     **{name: CorpusLevelMetric(name, _count(name), higher_is_better=False) for name in ("no_answer", "timeout", "error")},
+    "cap_share": CAP_SHARE,
+    "no_answer_share": NO_ANSWER_SHARE,
+    **TOKEN_STATS,
 }
 for _name, _metric in BUILTIN.items():
     METRICS.add(_name, _metric)

@@ -60,7 +60,7 @@ def generation_key(engine: Engine, cfg: EvalConfig, checksum: str, seed: int, en
     )
 
 
-def _read_records(path: Path, key: str) -> dict[tuple[str, int], dict]:
+def read_records(path: Path, key: str) -> dict[tuple[str, int], dict]:
     """Records of this configuration by (problem id, sample); the first copy wins."""
     if not path.exists():
         return {}
@@ -82,7 +82,7 @@ def generate_all(
     enable_thinking: bool | None,
 ) -> dict[tuple[str, int], dict]:
     path = work_dir / GENERATIONS
-    have = _read_records(path, key)
+    have = read_records(path, key)
     prompts = {p.id: render_prompt(engine.tokenizer, p.problem, cfg.instruction, enable_thinking) for p in problems}
     todo = [(i, p, [j for j in range(cfg.n) if (p.id, j) not in have]) for i, p in enumerate(problems)]
     todo = [t for t in todo if t[2]]
@@ -113,7 +113,8 @@ def generate_all(
             requests = [GenerationRequest(prompts[p.id], f"run{seed}/{benchmark}/{p.id}", samples) for _, p, samples in chunk]
             completions = engine.generate(requests, cfg.sampling)
             records = [
-                {"key": key, "index": i, "id": p.id, "sample": j, "text": c.text, "num_tokens": c.num_tokens, "finish_reason": c.finish_reason}
+                {"key": key, "index": i, "id": p.id, "sample": j, "text": c.text, "num_tokens": c.num_tokens,
+                 "finish_reason": c.finish_reason, **({} if c.token_ids is None else {"token_ids": c.token_ids})}
                 for (i, p, samples), outs in zip(chunk, completions)
                 for j, c in zip(samples, outs)
             ]
@@ -127,7 +128,7 @@ def generate_all(
 def grade_all(problems: list[Problem], gens: dict, cfg: EvalConfig, work_dir: Path, key: str) -> dict[tuple[str, int], dict]:
     grade_key = hash_key({"generations": key, "strip_thinking": cfg.strip_thinking, "timeout": cfg.grader_timeout, "v": GRADER_VERSION})
     path = work_dir / GRADES
-    have = _read_records(path, grade_key)
+    have = read_records(path, grade_key)
     gold = {p.id: p.answer for p in problems}
     todo = [(pid, j) for (pid, j) in sorted(gens, key=lambda k: (k[0], k[1])) if pid in gold and (pid, j) not in have]
     if not todo:
@@ -188,6 +189,7 @@ def evaluate_benchmark(
             "enable_thinking": enable_thinking,
             "strip_thinking": cfg.strip_thinking,
             "seed": seed,
+            "key": key,  # of its records in generations.jsonl
         },
     }
     if cfg.audit_grader:
@@ -217,10 +219,14 @@ def rescore(result: dict, cfg: EvalConfig, seed: int) -> dict:
     a metric installed after the stage ran (a plugin's) still reports, and one uninstalled
     since no longer does. What no metric object writes (the audit rate) is kept as stored.
     """
-    by_problem: dict[int, list[dict]] = {}
-    for sample in sorted(result["samples"], key=lambda s: (s["index"], s["sample"])):
-        by_problem.setdefault(sample["index"], []).append(sample)
-    metrics = compute_metrics(list(by_problem.values()), cfg.k, cfg.bootstrap_samples, seed)
+    metrics = compute_metrics(group_by_problem(result["samples"]), cfg.k, cfg.bootstrap_samples, seed)
     kept = {k: v for k, v in result["metrics"].items() if k in STRUCTURAL and k not in metrics}
     return {**result, "metrics": {**metrics, **kept}}
 
+
+def group_by_problem(samples: list[dict]) -> list[list[dict]]:
+    """Samples grouped by problem, in problem then sample order."""
+    by_problem: dict[int, list[dict]] = {}
+    for sample in sorted(samples, key=lambda s: (s["index"], s["sample"])):
+        by_problem.setdefault(sample["index"], []).append(sample)
+    return list(by_problem.values())
