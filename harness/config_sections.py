@@ -229,9 +229,12 @@ def check_sampled(count_setting: str, count: int, sampling: SamplingConfig, wher
             f"(or use {spell(count_setting, '1')})")
 
 
-def check_budgets(budgets: list[int], max_new_tokens: int, where: str = "eval.budgets",
+def check_budgets(budgets: list[int], max_new_tokens: int | str, where: str = "eval.budgets",
                   cap: str = "eval.sampling.max_new_tokens") -> list[int]:
     """The budgets, sorted and without repeats; a one-line error for one below 1 or above the cap."""
+    if budgets and not isinstance(max_new_tokens, int):  # `context`: each sample's cap is what its prompt leaves
+        raise HarnessError(f"{where} needs {cap} to be a number of tokens, not {max_new_tokens}: under {REST_OF_CONTEXT} "
+                           "the cap differs from sample to sample")
     small = [b for b in budgets if b < 1]
     if small:
         raise HarnessError(f"{where} must each be at least 1, got {small[0]}")

@@ -117,6 +117,13 @@ def test_values_that_cannot_work_fail_when_the_config_resolves(override, needle)
         resolve_run_config(overrides=[parse_override(override)])
 
 
+def test_budgets_need_a_cap_in_tokens_not_the_rest_of_the_context():
+    overrides = [parse_override("eval.sampling.max_new_tokens=context"), parse_override("eval.budgets=[16]")]
+    with pytest.raises(HarnessError, match="eval.budgets needs eval.sampling.max_new_tokens to be a number of tokens"):
+        resolve_run_config(overrides=overrides)
+    assert resolve_run_config(overrides=overrides[:1]).eval.sampling.max_new_tokens == "context"
+
+
 def test_run_refuses_unknown_teacher_source_before_any_stage(tmp_path, capsys):
     code = main(["run", "--student", "/nonexistent", "--set", "teacher.source=nope", "--store", str(tmp_path)])
     _one_line_error(capsys, code, "unknown teacher source 'nope'")
