@@ -16,10 +16,9 @@ from harness.errors import HarnessError, brief
 from harness.eval.prompts import user_message
 from harness.methods import MethodContext, MethodResult, SFTExample, Trace, register_method
 from harness.toolkit.generation import method_tools
-from harness.toolkit.prefix import (BEGIN_MARKER, END_MARKER, PROMPT_STYLES, Plan, PrefixFitter, Request,
-                                    align_plans, check_prefix_params, continuation_prompt, plan_stats,
-                                    prefix_settings)
-from harness.toolkit.splitter import UNITS, split_pieces
+from harness.toolkit.prefix import (BEGIN_MARKER, END_MARKER, PROMPT_STYLES, PrefixFitter, Request, align_plans,
+                                    check_prefix_params, continuation_prompt, make_plans, plan_stats, prefix_settings)
+from harness.toolkit.splitter import UNITS
 
 VARIANTS = ("align", "prefix_only")
 
@@ -67,18 +66,14 @@ def fixed_trunc(traces: list[Trace], params: FixedTruncParams, ctx: MethodContex
     fitter = PrefixFitter(tokenizer, settings, instruction=ctx.instruction, requests=requests,
                           max_context=getattr(ctx.engine, "max_context", None), max_length=ctx.max_length,
                           continuation_tokens=ctx.sampling.max_new_tokens if aligning else 0)
-    plans = []
-    for trace in traces:
-        plan = Plan(trace, split_pieces(trace.long_cot, params.unit, params.max_pieces))
-        if not plan.pieces:
-            plan.reason = "empty_cot"
-        else:
+    plans = make_plans(traces, settings, graded=aligning)
+    for plan in plans:
+        if plan.reason is None:
             cut = cut_point(len(plan.pieces), params.ratio)
-            if cut <= fitter.limit(trace, plan.pieces[:cut]):
+            if cut <= fitter.limit(plan.trace, plan.pieces[:cut]):
                 plan.t = cut
             else:
                 plan.reason = "cut_over_context"
-        plans.append(plan)
     if not aligning:
         kept = [p for p in plans if p.t is not None]
         examples = [SFTExample(p.trace.id, user_message(p.trace.problem, ctx.instruction), p.prefix.rstrip()) for p in kept]

@@ -19,18 +19,19 @@ from typing import Any
 from harness.config_layers import (CONFIGS_DIR, DEFAULT_PRESET, field_help, from_dict, layered, load_yaml, merge,
                                    nested, parse_override, preset_path, to_dict, to_yaml, yaml_value)
 from harness.config_sections import (DTYPES, MAX_GRADER_TIMEOUT, MAX_NEW_TOKENS, MAX_SEED, PAPER_INSTRUCTION,
-                                     SCHEDULERS, EngineConfig, EvalConfig, MethodConfig, SamplingConfig, StudentConfig,
-                                     TeacherConfig, TrainConfig, check_engine, check_eval, check_sampled, check_sampling,
-                                     check_seed, check_teacher, data_parallel_problem)
+                                     REST_OF_CONTEXT, SCHEDULERS, EngineConfig, EvalConfig, MethodConfig, SamplingConfig,
+                                     StudentConfig, TeacherConfig, TrainConfig, check_engine, check_eval, check_sampled,
+                                     check_sampling, check_seed, check_teacher, data_parallel_problem)
 from harness.config_sections import finite as _finite
 from harness.config_sections import need as _need
 
 __all__ = [
     "CONFIGS_DIR", "DEFAULT_PRESET", "DTYPES", "MAX_GRADER_TIMEOUT", "MAX_NEW_TOKENS", "MAX_SEED", "PAPER_INSTRUCTION",
-    "SCHEDULERS", "EngineConfig", "EvalConfig", "MethodConfig", "RunConfig", "SamplingConfig", "StudentConfig",
-    "TeacherConfig", "TrainConfig", "WorldConfig", "check_engine", "check_eval", "check_ranges", "check_sampled", "check_sampling",
-    "check_seed", "check_teacher", "check_world", "data_parallel_problem", "field_help", "from_dict", "load_yaml",
-    "merge", "nested", "parse_override", "preset_path", "resolve_run_config", "to_dict", "to_yaml", "yaml_value",
+    "REST_OF_CONTEXT", "SCHEDULERS", "EngineConfig", "EvalConfig", "MethodConfig", "RunConfig", "SamplingConfig",
+    "StudentConfig", "TeacherConfig", "TrainConfig", "WorldConfig", "check_engine", "check_eval", "check_ranges",
+    "check_sampled", "check_sampling", "check_seed", "check_teacher", "check_world", "data_parallel_problem",
+    "field_help", "from_dict", "load_yaml", "merge", "nested", "parse_override", "preset_path", "resolve_run_config",
+    "to_dict", "to_yaml", "yaml_value",
 ]
 
 

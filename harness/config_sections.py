@@ -27,6 +27,9 @@ SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constan
               "warmup_stable_decay", "greedy")
 # Above any model's context today; a larger value is a typo that would allocate for hours.
 MAX_NEW_TOKENS = 1 << 20
+# `max_new_tokens: context`: each request may generate up to the end of the model's context,
+# however long its prompt (the P-ALIGN authors' continuations, vLLM with max_tokens = max_model_len).
+REST_OF_CONTEXT = "context"
 MAX_GRADER_TIMEOUT = 3600.0
 MAX_SEED = 2**32 - 1  # numpy's seeds (bootstrap intervals) are unsigned 32-bit
 
@@ -53,7 +56,9 @@ class SamplingConfig:
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass."})
     top_k: int = field(default=0, metadata={"help": "Top-k cut; 0 disables it."})
     repetition_penalty: float = field(default=1.0, metadata={"help": "HF-style repetition penalty; 1.0 disables it."})
-    max_new_tokens: int = field(default=256, metadata={"help": "Maximum generated tokens per sample."})
+    max_new_tokens: int | str = field(default=256, metadata={
+        "help": f"Maximum generated tokens per sample, or {REST_OF_CONTEXT}: up to the end of the model's context "
+                "(engine.max_model_len), whatever the prompt's length."})
     seed: int = field(default=0, metadata={"help": "Sampling seed; each (problem, sample index) gets its own stream."})
 
 
@@ -205,8 +210,9 @@ def check_sampling(s: SamplingConfig, where: str) -> None:
     need(0 < s.top_p <= 1, f"{where}.top_p", "in (0, 1]", s.top_p)
     need(s.top_k >= 0, f"{where}.top_k", ">= 0 (0 disables it)", s.top_k)
     need(s.repetition_penalty > 0, f"{where}.repetition_penalty", "> 0 (1 disables it)", s.repetition_penalty)
-    need(1 <= s.max_new_tokens <= MAX_NEW_TOKENS, f"{where}.max_new_tokens", f"in [1, {MAX_NEW_TOKENS}]",
-         s.max_new_tokens)
+    length = s.max_new_tokens
+    need(length == REST_OF_CONTEXT or isinstance(length, int) and 1 <= length <= MAX_NEW_TOKENS,
+         f"{where}.max_new_tokens", f"in [1, {MAX_NEW_TOKENS}] or {REST_OF_CONTEXT}", length)
     check_seed(s.seed, f"{where}.seed")
 
 
@@ -223,9 +229,12 @@ def check_sampled(count_setting: str, count: int, sampling: SamplingConfig, wher
             f"(or use {spell(count_setting, '1')})")
 
 
-def check_budgets(budgets: list[int], max_new_tokens: int, where: str = "eval.budgets",
+def check_budgets(budgets: list[int], max_new_tokens: int | str, where: str = "eval.budgets",
                   cap: str = "eval.sampling.max_new_tokens") -> list[int]:
     """The budgets, sorted and without repeats; a one-line error for one below 1 or above the cap."""
+    if budgets and not isinstance(max_new_tokens, int):  # `context`: each sample's cap is what its prompt leaves
+        raise HarnessError(f"{where} needs {cap} to be a number of tokens, not {max_new_tokens}: under {REST_OF_CONTEXT} "
+                           "the cap differs from sample to sample")
     small = [b for b in budgets if b < 1]
     if small:
         raise HarnessError(f"{where} must each be at least 1, got {small[0]}")

@@ -20,10 +20,15 @@ _CONTEXT = ("the student's context, engine.max_model_len or world.context_length
 # reason -> (what it means, the settings that change it)
 DROP_REASONS: dict[str, tuple[str, str]] = {
     "empty_cot": ("the teacher CoT is empty", "check the teacher data, teacher.source and teacher.dataset"),
+    "no_gold_answer": (
+        "the teacher row has no checkable gold answer, and this method keeps only continuations that reach it",
+        "teacher.keep_uncheckable keeps such s1K rows for the methods that need no answer (full_cot, short_cot, "
+        "mix_cot, fixed_trunc's prefix_only); the others drop them here"),
     "prefix_over_context": (
         "not even the first piece of the teacher CoT fits",
-        f"the prompt, that piece and method.sampling.max_new_tokens new tokens must fit {_CONTEXT}; the rollout "
-        "judge asks for as many new tokens, the self judge for 256; lower method.sampling.max_new_tokens or raise "
+        f"the prompt, that piece and method.sampling.max_new_tokens new tokens (one under context) must fit "
+        f"{_CONTEXT}; the rollout judge asks for as many new tokens, the self judge for 256; lower "
+        "method.sampling.max_new_tokens (or set it to context) or raise "
         "the context or train.max_length; method.params.unit and max_pieces set the piece size, max_prefix_tokens "
         "caps the prefix"),
     "cut_over_context": (

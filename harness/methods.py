@@ -12,6 +12,7 @@ method returns is checked (`check_result`) before its stage is published.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -144,6 +145,26 @@ class MethodContext:
 @dataclass
 class NoParams:
     pass
+
+
+# Field metadata of a parameter added after records were made: `field(default=..., metadata={ADDED: True})`.
+ADDED = "added"
+
+
+def recorded_params(params: Any) -> dict[str, Any]:
+    """A method's parameters as its stage key and its result record hold them.
+
+    Every field, except a field marked `ADDED` while it keeps its default: its default is how
+    the method behaved before the field existed, so leaving it out keeps every earlier key,
+    cached stage and board row valid. Set to anything else, it is recorded like any field.
+    """
+    if params is None or not dataclasses.is_dataclass(params):
+        return {}
+    out = dataclasses.asdict(params)
+    for f in dataclasses.fields(params):
+        if f.metadata.get(ADDED) and f.default is not dataclasses.MISSING and getattr(params, f.name) == f.default:
+            del out[f.name]
+    return out
 
 
 @dataclass

@@ -16,7 +16,6 @@ is released before training, each trained model's after its last benchmark.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from harness.fingerprint import model_fingerprint
 from harness.jsonl import read_json, write_json
 from harness.manifest import build_manifest
 from harness.method_runs import MethodRun, all_selectors, for_method, method_params, parse_selector, resolve_methods
-from harness.methods import Trace, get_method
+from harness.methods import Trace, get_method, recorded_params
 from harness.records import vouch
 from harness.run_report import print_plan, print_results, record_label
 from harness.store import RunStore
@@ -67,7 +66,7 @@ def run_method(cfg: RunConfig, store: RunStore, name: str, params: Any, traces: 
         "schema": SCHEMA,
         "harness_version": harness.__version__,
         "method": name,
-        "method_params": asdict(params),
+        "method_params": recorded_params(params),
         "seed": cfg.seed,
         "student": cfg.student.model,
         "teacher_data": {"source": cfg.teacher.source, "key": teacher_key, "num_traces": len(traces)},

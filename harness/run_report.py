@@ -16,7 +16,11 @@ from harness.store import RunStore
 
 
 def print_results(records: list[dict[str, Any]]) -> None:
-    """One row per result record: each benchmark's pass@k and tokens, a column per plugin metric, method stats."""
+    """One row per result record: each benchmark's pass@k and tokens, a column per plugin metric, method stats.
+
+    `traces` is how many teacher traces the method was given and `examples` how many it trained
+    on; `dropped traces` says why each of the others gave none, one line per reason.
+    """
     from rich.table import Table
 
     from harness.eval.metrics import PASS_AT_K, extra_keys
@@ -36,7 +40,7 @@ def print_results(records: list[dict[str, Any]]) -> None:
         table.add_column(f"{b}\ntokens", justify="right")
         for key in extra:  # a plugin's metrics, as they reported them
             table.add_column(f"{b}\n{key}", justify="right")
-    for column in ("examples", "dropped traces", "kept prefix", "steps", "trained tokens"):
+    for column in ("traces", "examples", "dropped traces", "kept prefix", "steps", "trained tokens"):
         table.add_column(column, justify="right")
     for r in records:
         table.add_row(*_result_row(r, benches, metric_names, extra))
@@ -58,6 +62,7 @@ def _result_row(r: dict[str, Any], benches: list[str], metric_names: list[str], 
     training = r.get("training") or {}
     ratios = stats.get("kept_prefix_ratios")
     dropped = stats.get("dropped") or {}
+    row.append(str(stats.get("traces", (r.get("teacher_data") or {}).get("num_traces", "-"))))
     row.append(str(training.get("examples", stats.get("kept", "-"))))
     row.append("\n".join(f"{reason} {n}" for reason, n in dropped.items() if n) or "-")
     row.append(f"{statistics.fmean(ratios):.2f}" if ratios else "-")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from harness.errors import HarnessError
 from harness.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from harness.manifest import build_manifest, now
 from harness.method_drops import no_examples_message
-from harness.methods import METHODS, MethodContext, MethodSpec, Trace, check_result
+from harness.methods import METHODS, MethodContext, MethodSpec, Trace, check_result, recorded_params
 from harness.plugins import code_identity
 from harness.store import RunStore, Stage
 
@@ -90,7 +89,7 @@ def method_stage(cfg: RunConfig, store: RunStore, spec: MethodSpec, params: Any,
                  student_id: str) -> Stage:
     """`cfg.method.name` is the registered name (`method_runs.for_method`): a plugin's code is in the key."""
     plugin = code_identity(METHODS.entry_point(cfg.method.name), spec.fn)
-    return store.stage("method", keys.method_inputs(cfg, teacher_key, student_id, asdict(params), plugin),
+    return store.stage("method", keys.method_inputs(cfg, teacher_key, student_id, recorded_params(params), plugin),
                        label=spec.name)
 
 

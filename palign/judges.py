@@ -6,7 +6,10 @@
   students too small to follow a judging instruction, and its correct continuations can be
   reused as the alignment continuation.
 - `self` is the paper's judge: the student reads the question and the partial reasoning
-  and answers ENOUGH or NOT_ENOUGH (greedy, at most 256 new tokens, thinking off).
+  and answers ENOUGH or NOT_ENOUGH (at most 256 new tokens, thinking off). By default it
+  decodes greedily and reads the reply strictly (`parse_label`); `judge_sampling:
+  generation_config` samples with the student's own defaults and `judge_parse: authors` counts
+  any reply containing "[ENOUGH]" as enough, as the authors' script does.
 
 Every prompt a judge sends is described by `request()`, so the method can size prefixes to
 the student's context before the search starts. Both register in the core's judge registry
@@ -18,16 +21,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 from harness.config import SamplingConfig
 from harness.engines.base import GenerationRequest
+from harness.errors import HarnessError, clip
 from harness.eval.prompts import render_prompt
 from harness.methods import Trace
 from harness.registries import JUDGES
 from harness.toolkit.prefix import Request, continuation_prompt
 
 SELF_JUDGE_MAX_NEW_TOKENS = 256
+PARSES = ("strict", "authors")
+SELF_SAMPLINGS = ("greedy", "generation_config")
+# What transformers' generate uses for a field a model's generation_config.json leaves unset.
+_GENERATE_DEFAULTS = {"do_sample": False, "temperature": 1.0, "top_p": 1.0, "top_k": 50, "repetition_penalty": 1.0}
 
 SELF_JUDGE_INSTRUCTION = (
     "Below is a math problem and the beginning of a worked solution. Decide whether this partial "
@@ -43,6 +52,48 @@ _NEGATED = re.compile(r"(?:\bnot|\bnever|\bno|n't)\s*[*_`\"']*\s*$", re.IGNORECA
 # A reply that is nothing but the label, give or take a "Label:" lead-in, emphasis and a full stop.
 _ALONE = re.compile(r"^\s*(?:(?:label|answer|verdict|judgement|judgment)\s*:\s*)?[*_`\"']*\s*" + _LABEL
                     + r"\s*[*_`\"']*\s*[.!]?\s*$", re.IGNORECASE)
+
+
+def authors_label(reply: str) -> bool:
+    """The authors' reading (NEUIR/P-ALIGN, src/binary_search.py line 99): enough when the reply
+    contains "[ENOUGH]" anywhere, or is exactly "ENOUGH"; case-sensitive, so "[NOT_ENOUGH]" is not."""
+    return "[ENOUGH]" in reply or reply.strip() == "ENOUGH"
+
+
+def self_judge_sampling(mode: str, student: str, seed: int) -> SamplingConfig:
+    """The self judge's decoding: greedy, or the student's generation_config.json as a plain `generate` call reads it.
+
+    The authors call `model.generate` with only `max_new_tokens` (src/binary_search.py lines
+    36-39), so the model's own sampling defaults apply; a field the file leaves unset takes
+    transformers' default, and a local model folder without the file decodes greedily.
+    """
+    greedy = SamplingConfig(temperature=0.0, max_new_tokens=SELF_JUDGE_MAX_NEW_TOKENS, seed=seed)
+    if mode == "greedy":
+        return greedy
+    found = _generation_config(student)
+    values = {name: default if found.get(name) is None else found[name] for name, default in _GENERATE_DEFAULTS.items()}
+    if not values["do_sample"]:
+        return greedy
+    return SamplingConfig(temperature=float(values["temperature"]), top_p=float(values["top_p"]),
+                          top_k=int(values["top_k"]), repetition_penalty=float(values["repetition_penalty"]),
+                          max_new_tokens=SELF_JUDGE_MAX_NEW_TOKENS, seed=seed)
+
+
+def _generation_config(student: str) -> dict:
+    """The student's generation_config.json as a mapping; {} for a local folder that has none."""
+    from transformers import GenerationConfig
+
+    folder = Path(student).expanduser()
+    if folder.is_dir() and not (folder / "generation_config.json").is_file():
+        return {}
+    try:
+        return GenerationConfig.from_pretrained(str(folder) if folder.is_dir() else student).to_dict()
+    except (OSError, ValueError) as exc:
+        # Greedy in its place would not be the student's own sampling: say so rather than guess.
+        reason = clip((str(exc).strip().splitlines() or [type(exc).__name__])[0], 100)
+        raise HarnessError(f"method.params.judge_sampling=generation_config: cannot read the generation_config.json "
+                           f"of {student!r} ({reason}); download the model, or use method.params.judge_sampling=greedy"
+                           ) from None
 
 
 def _is_enough(label: str) -> bool:
@@ -116,6 +167,18 @@ class Judge:
 class SelfJudge(Judge):
     name = "self"
 
+    def __init__(self, generator, instruction: str, enable_thinking: bool | None, seed: int, *,
+                 parse: str = "strict", sampling: SamplingConfig | None = None) -> None:
+        super().__init__(generator, instruction, enable_thinking, seed)
+        self.parse = parse
+        self.sampling = sampling or self_judge_sampling("greedy", "", seed)
+        self.enough_replies = 0
+
+    @classmethod
+    def create(cls, generator, *, instruction: str, enable_thinking: bool | None, seed: int, parse: str = "strict",
+               self_sampling: SamplingConfig | None = None, **settings) -> "SelfJudge":
+        return cls(generator, instruction, enable_thinking, seed, parse=parse, sampling=self_sampling)
+
     def request(self) -> Request:
         def render(trace: Trace, prefix: str) -> str:
             return render_prompt(self.generator.tokenizer, _judge_text(trace, prefix), SELF_JUDGE_INSTRUCTION,
@@ -124,16 +187,22 @@ class SelfJudge(Judge):
         return Request(render, SELF_JUDGE_MAX_NEW_TOKENS)
 
     def judge(self, queries: list[JudgeQuery]) -> list[bool]:
-        sampling = SamplingConfig(temperature=0.0, max_new_tokens=SELF_JUDGE_MAX_NEW_TOKENS, seed=self.seed)
         render = self.request().render
         requests = [GenerationRequest(render(q.trace, q.prefix), f"judge-self/{q.trace.id}/{q.t}", [0]) for q in queries]
         verdicts = []
-        for completions in self.generator.generate(requests, sampling):
-            label = parse_label(completions[0].text)
+        for completions in self.generator.generate(requests, self.sampling):
+            reply = completions[0].text
+            label = parse_label(reply)
             if label is None:
-                self.unparseable += 1
-            verdicts.append(bool(label))  # unparseable counts as not enough
+                self.unparseable += 1  # by the strict reading, whichever reading decides
+            verdict = authors_label(reply) if self.parse == "authors" else bool(label)  # strict: unparseable is not enough
+            self.enough_replies += verdict
+            verdicts.append(verdict)
         return verdicts
+
+    def stats(self) -> dict:
+        return {**super().stats(), "judge_parse": self.parse, "judge_sampling": asdict(self.sampling),
+                "judge_enough_replies": self.enough_replies}
 
 
 def _judge_text(trace: Trace, prefix: str) -> str:
@@ -196,7 +265,9 @@ class RolloutJudge(Judge):
 
 
 def make_judge(name: str, generator, *, instruction: str, enable_thinking: bool | None, seed: int,
-               sampling: SamplingConfig, grade: Grade, k: int, threshold: float, prompt_style: str) -> Judge:
+               sampling: SamplingConfig, grade: Grade, k: int, threshold: float, prompt_style: str,
+               parse: str = "strict", self_sampling: SamplingConfig | None = None) -> Judge:
     """The registered judge `name`, built from palign's judge settings (unknown names: one line listing the known)."""
     return JUDGES.get(name).create(generator, instruction=instruction, enable_thinking=enable_thinking, seed=seed,
-                                   sampling=sampling, grade=grade, k=k, threshold=threshold, prompt_style=prompt_style)
+                                   sampling=sampling, grade=grade, k=k, threshold=threshold, prompt_style=prompt_style,
+                                   parse=parse, self_sampling=self_sampling)

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 
 from harness.console import progress
 from harness.errors import HarnessError, brief
-from harness.methods import MethodContext, MethodResult, Trace, register_method
+from harness.methods import ADDED, MethodContext, MethodResult, Trace, register_method
 from harness.registries import judge_names
 from harness.toolkit.generation import method_tools
-from harness.toolkit.prefix import (BEGIN_MARKER, END_MARKER, PROMPT_STYLES, Plan, PrefixFitter, Request,
-                                    align_plans, check_prefix_params, continuation_prompt, prefix_settings)
-from harness.toolkit.splitter import UNITS, split_pieces
-from palign.judges import JudgeQuery, RolloutJudge, make_judge
+from harness.toolkit.prefix import (BEGIN_MARKER, END_MARKER, PROMPT_STYLES, PrefixFitter, Request, align_plans,
+                                    check_prefix_params, continuation_prompt, make_plans, prefix_settings)
+from harness.toolkit.splitter import UNITS
+from palign.judges import PARSES, SELF_SAMPLINGS, JudgeQuery, RolloutJudge, make_judge, self_judge_sampling
 from palign.search import FAILURE_POLICIES, batched_binary_search
 
 
@@ -42,6 +42,8 @@ class PAlignParams:
     unit: str = field(default="sentence", metadata={"help": f"Pieces the search walks over: {' | '.join(UNITS)}."})
     max_pieces: int | None = field(default=None, metadata={"help": "Merge a CoT's pieces into at most this many before searching."})
     max_prefix_tokens: int | None = field(default=None, metadata={"help": "Search only prefixes of at most this many student tokens (the context already bounds them)."})
+    judge_parse: str = field(default="strict", metadata={"help": f"self judge: how a reply is read, {' | '.join(PARSES)} (strict: a bracketed or lone label, anything else unparseable and not enough; authors: enough when the reply contains [ENOUGH])", ADDED: True})
+    judge_sampling: str = field(default="greedy", metadata={"help": f"self judge: {' | '.join(SELF_SAMPLINGS)} (generation_config: the student's own sampling defaults, as a plain model.generate call uses them)", ADDED: True})
 
     def __post_init__(self) -> None:
         judges = judge_names()
@@ -53,6 +55,11 @@ class PAlignParams:
             raise HarnessError(f"method.params.threshold must be in (0, 1], got {self.threshold}")
         if self.failure_policy not in FAILURE_POLICIES:
             raise HarnessError(f"method.params.failure_policy must be one of {', '.join(FAILURE_POLICIES)}, got {brief(self.failure_policy)}")
+        if self.judge_parse not in PARSES:
+            raise HarnessError(f"method.params.judge_parse must be one of {', '.join(PARSES)}, got {brief(self.judge_parse)}")
+        if self.judge_sampling not in SELF_SAMPLINGS:
+            raise HarnessError(f"method.params.judge_sampling must be one of {', '.join(SELF_SAMPLINGS)}, "
+                               f"got {brief(self.judge_sampling)}")
         check_prefix_params(self)
 
     def repeated_samples(self) -> dict[str, int]:
@@ -68,7 +75,9 @@ def palign(traces: list[Trace], params: PAlignParams, ctx: MethodContext) -> Met
     tokenizer = generator.tokenizer
     judge = make_judge(params.judge, generator, instruction=ctx.instruction, enable_thinking=ctx.enable_thinking,
                        seed=ctx.seed, sampling=ctx.sampling, grade=grade, k=params.rollouts,
-                       threshold=params.threshold, prompt_style=params.prompt_style)
+                       threshold=params.threshold, prompt_style=params.prompt_style, parse=params.judge_parse,
+                       self_sampling=self_judge_sampling(params.judge_sampling, ctx.student, ctx.seed)
+                       if params.judge == "self" else None)
     align_request = Request(lambda trace, prefix: continuation_prompt(tokenizer, trace, prefix, ctx.instruction,
                                                                       ctx.enable_thinking, params.prompt_style),
                             ctx.sampling.max_new_tokens)
@@ -76,11 +85,11 @@ def palign(traces: list[Trace], params: PAlignParams, ctx: MethodContext) -> Met
                           max_context=getattr(ctx.engine, "max_context", None), max_length=ctx.max_length,
                           continuation_tokens=ctx.sampling.max_new_tokens)
 
-    plans = [Plan(trace, split_pieces(trace.long_cot, params.unit, params.max_pieces)) for trace in traces]
-    limits = [fitter.limit(p.trace, p.pieces) for p in plans]
+    plans = make_plans(traces, settings, graded=True)
+    limits = [0 if p.reason else fitter.limit(p.trace, p.pieces) for p in plans]
     for plan, limit in zip(plans, limits):
-        if limit == 0:
-            plan.reason = "empty_cot" if not plan.pieces else "prefix_over_context"
+        if limit == 0 and plan.reason is None:
+            plan.reason = "prefix_over_context"
     searched = [i for i, p in enumerate(plans) if p.reason is None]
 
     def judge_round(batch: list[tuple[int, int]]) -> list[bool]:

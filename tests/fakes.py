@@ -36,6 +36,8 @@ class FakeStudent:
         self.calls = []
         self.prompts = []
         self.longest = 0
+        self.budgets = []  # each request's new-token budget, as the engine gave it
+        self.samplings = []  # (prompt, sampling) of every request
         self.reply = reply or self.solve
 
     @staticmethod
@@ -45,10 +47,12 @@ class FakeStudent:
 
     def generate(self, requests, sampling):
         lengths = [len(r.prompt.split()) for r in requests]
-        check_context(requests, lengths, sampling.max_new_tokens, self.max_context, self.model_id)
-        self.longest = max([self.longest, *(n + sampling.max_new_tokens for n in lengths)])
+        budgets = check_context(requests, lengths, sampling.max_new_tokens, self.max_context, self.model_id)
+        self.longest = max([self.longest, *(n + b for n, b in zip(lengths, budgets))])
+        self.budgets += budgets
         self.calls.append(len(requests))
         self.prompts += [r.prompt for r in requests]
+        self.samplings += [(r.prompt, sampling) for r in requests]
         return [[Completion(self.reply(r.prompt, j), 5, "stop") for j in r.sample_indices] for r in requests]
 
 
@@ -77,4 +81,6 @@ def make_trace(i: int, m: int, need: int) -> Trace:
 
 def make_ctx(tmp_path: Path, engine, **kwargs) -> MethodContext:
     kwargs.setdefault("sampling", SamplingConfig(temperature=0.6))
-    return MethodContext(student="fake", engine_factory=lambda: engine, seed=0, work_dir=tmp_path, **kwargs)
+    kwargs.setdefault("student", "fake")
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return MethodContext(engine_factory=lambda: engine, seed=0, work_dir=tmp_path, **kwargs)

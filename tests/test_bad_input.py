@@ -88,6 +88,7 @@ def test_jsonl_path_that_is_a_folder_says_so(tmp_path):
     ("eval.sampling.repetition_penalty=0", "eval.sampling.repetition_penalty"),
     ("eval.sampling.max_new_tokens=100000000", "eval.sampling.max_new_tokens must be in"),
     ("eval.sampling.max_new_tokens=0", "eval.sampling.max_new_tokens"),
+    ("method.sampling.max_new_tokens=lots", r"method.sampling.max_new_tokens must be in \[1, \d+\] or context, got 'lots'"),
     ("eval.grader_timeout=0", "eval.grader_timeout"),
     ("eval.grader_timeout=.inf", "eval.grader_timeout must be a finite number"),
     ("eval.grader_workers=0", "eval.grader_workers"),
@@ -114,6 +115,13 @@ def test_jsonl_path_that_is_a_folder_says_so(tmp_path):
 def test_values_that_cannot_work_fail_when_the_config_resolves(override, needle):
     with pytest.raises(HarnessError, match=needle):
         resolve_run_config(overrides=[parse_override(override)])
+
+
+def test_budgets_need_a_cap_in_tokens_not_the_rest_of_the_context():
+    overrides = [parse_override("eval.sampling.max_new_tokens=context"), parse_override("eval.budgets=[16]")]
+    with pytest.raises(HarnessError, match="eval.budgets needs eval.sampling.max_new_tokens to be a number of tokens"):
+        resolve_run_config(overrides=overrides)
+    assert resolve_run_config(overrides=overrides[:1]).eval.sampling.max_new_tokens == "context"
 
 
 def test_run_refuses_unknown_teacher_source_before_any_stage(tmp_path, capsys):

@@ -125,6 +125,19 @@ def test_a_request_past_the_context_is_refused_before_generating(engine):
         engine.generate([GenerationRequest(prompt, "over", [0])], SamplingConfig(temperature=0.0, max_new_tokens=513 - length))
 
 
+def test_max_new_tokens_context_lets_each_request_run_to_the_end_of_the_context(tiny_model_dir, monkeypatch):
+    """Under `max_new_tokens: context` a row stops at the context's end, each after its own prompt, in one batch."""
+    capped = load_engine(str(tiny_model_dir), EngineConfig(name="transformers", max_model_len=96))
+    monkeypatch.setattr(capped, "stop_ids", [])  # no end of turn: every row runs to its limit
+    requests = _requests(capped, ["1+1?", "What is 12 + 7 and why is it so? Explain carefully please."], [0, 1])
+    lengths = [len(capped.tokenizer(r.prompt, add_special_tokens=False)["input_ids"]) for r in requests]
+    assert lengths[0] != lengths[1]
+    out = capped.generate(requests, SamplingConfig(temperature=1.0, max_new_tokens="context", seed=1))
+    assert [[(c.num_tokens, c.finish_reason) for c in cs] for cs in out] == [[(96 - n, "length")] * 2 for n in lengths]
+    with pytest.raises(HarnessError, match="the prompt alone fills the context"):
+        capped.generate(_requests(capped, ["word " * 200], [0]), SamplingConfig(max_new_tokens="context"))
+
+
 def test_engine_max_model_len_caps_the_context(tiny_model_dir):
     capped = load_engine(str(tiny_model_dir), EngineConfig(name="transformers", max_model_len=64))
     assert capped.max_context == 64

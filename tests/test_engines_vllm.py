@@ -55,6 +55,14 @@ def test_greedy_and_length_finish(vllm_engine):
     assert out[0][0].finish_reason == "length"
 
 
+def test_max_new_tokens_context_asks_vllm_for_the_rest_of_the_context(vllm_engine):
+    requests = [GenerationRequest("abc", "c/1", [0, 1]), GenerationRequest("a much longer prompt here", "c/2", [0])]
+    vllm_engine.generate(requests, SamplingConfig(temperature=0.6, max_new_tokens="context"))
+    prompts, params = vllm_engine.llm.calls[-1]
+    assert [p.max_tokens for p in params] == [512 - len(prompt["prompt_token_ids"]) for prompt in prompts]
+    assert len({p.max_tokens for p in params}) == 2
+
+
 # --------------------------------------------------------------------------- data parallel
 
 REQUESTS = [GenerationRequest("abc", "p/1", [0, 1, 2, 3, 4]), GenerationRequest("de", "p/2", [7]),

@@ -34,6 +34,7 @@ BASES = {
     "model": ["teacher.source=model", "teacher.model={model}"],
     "model-file": ["teacher.source=model", "teacher.model={model}", "teacher.problems={problems}"],
     "decontaminate": ["teacher.decontaminate=true"],
+    "full_cot": ["method.name=full_cot"],
     "vllm": ["engine.name=vllm"],
 }
 
@@ -69,6 +70,11 @@ CASES = [
     ("synth", "method.name=full_cot", "mre"),
     ("synth", "method.params.rollouts=3", "mre"),
     ("synth", "method.params.ratio=0.3", ""),  # fixed_trunc's parameter: palign never reads it
+    ("synth", "method.params.target=s1", ""),  # full_cot's parameter
+    ("synth", "method.params.judge_parse=authors", "mre"),
+    ("synth", "method.sampling.max_new_tokens=context", "mre"),
+    ("full_cot", "method.params.target=s1", "mre"),
+    ("full_cot", "method.params.rollouts=3", ""),  # palign's parameter
     ("synth", "method.sampling.temperature=0.2", "mre"),
     ("synth", "method.sampling.max_new_tokens=64", "mre"),
     ("synth", "method.sampling.seed=9", ""),  # the run seed replaces it
@@ -194,6 +200,19 @@ def test_a_stage_key_changes_exactly_with_the_settings_it_runs_with(base, settin
         assert after[stage] != before[stage], f"the {stage} stage runs with {setting} but its key ignores it"
     else:
         assert after[stage] == before[stage], f"the {stage} stage never reads {setting} but its key changes"
+
+
+def test_the_committed_boards_method_params_are_recorded_as_they_were():
+    """A parameter added since (full_cot's target, palign's judge_parse...) leaves earlier keys and rows alone at its default."""
+    from harness.methods import recorded_params
+    from harness.records import load_records
+
+    records = [r.data for path in sorted(Path(__file__).parent.parent.glob("leaderboards/*/records/*.json*"))
+               for r in load_records(path)]
+    assert len({r["method"] for r in records}) >= 6
+    for record in records:
+        spec = get_method(record["method"])
+        assert recorded_params(spec.parse_params(record["method_params"])) == record["method_params"], record["method"]
 
 
 def test_every_stage_is_tested_both_ways():

@@ -9,7 +9,7 @@ from harness.methods import MethodContext, Trace, get_method
 from harness.toolkit.generation import CachedGenerator, method_tools
 from harness.toolkit.prefix import Plan, PrefixSettings, align_plans
 from harness.toolkit.splitter import split_sentences
-from palign.judges import JudgeQuery, RolloutJudge, parse_label
+from palign.judges import JudgeQuery, RolloutJudge, authors_label, parse_label
 
 
 @pytest.fixture
@@ -54,6 +54,46 @@ def test_parse_label(reply, label):
 
 def test_the_label_table_is_large_and_covers_every_outcome():
     assert len(LABELS) >= 20 and {label for _, label in LABELS} == {True, False, None}
+
+
+# The authors' reading (NEUIR/P-ALIGN src/binary_search.py:98-100): "[ENOUGH]" anywhere, or exactly "ENOUGH".
+AUTHORS_LABELS = [
+    ("[ENOUGH]", True), ("[NOT_ENOUGH]", False), ("ENOUGH", True), ("  ENOUGH \n", True), ("NOT_ENOUGH", False),
+    ("[ENOUGH]\nThe prefix already has the key step.", True), ("Label: [ENOUGH]", True),
+    # where the strict reading differs: both labels, a negation, case, emphasis, a full stop
+    ("I think [ENOUGH] or [NOT_ENOUGH]", True), ("It is not [ENOUGH]", True),
+    ("Reply with one label only: [ENOUGH] if it is sufficient, [NOT_ENOUGH] if not.", True),
+    ("enough", False), ("[enough]", False), ("[ ENOUGH ]", False), ("**ENOUGH**", False), ("ENOUGH.", False),
+    ("The prefix is ENOUGH.", False), ("", False), ("maybe", False),
+]
+
+
+@pytest.mark.parametrize("reply,label", AUTHORS_LABELS)
+def test_authors_label(reply, label):
+    assert authors_label(reply) is label
+
+
+def test_the_authors_table_covers_both_outcomes_and_every_disagreement_with_strict():
+    assert {label for _, label in AUTHORS_LABELS} == {True, False}
+    disagree = {(parse_label(r) is True, a) for r, a in AUTHORS_LABELS if bool(parse_label(r)) != a}
+    assert disagree == {(False, True), (True, False)}  # each reading says enough where the other does not
+
+
+def test_self_judge_reads_replies_as_judge_parse_says(tmp_path, fake_pool):
+    def reply(prompt, j):
+        if "Partial reasoning" not in prompt:
+            return FakeStudent.solve(prompt, j)
+        # both labels: the authors' reading says enough, the strict one cannot tell (not enough)
+        return "[ENOUGH] or [NOT_ENOUGH]" if "KEY" in prompt else "[NOT_ENOUGH]"
+
+    traces = [make_trace(0, 6, 3)]
+    strict = run_method("palign", traces, make_ctx(tmp_path / "s", FakeStudent(reply)), judge="self")
+    authors = run_method("palign", traces, make_ctx(tmp_path / "a", FakeStudent(reply)), judge="self",
+                         judge_parse="authors")
+    assert authors.stats["kept_prefix_ratios"] == [0.5] and authors.stats["judge_parse"] == "authors"
+    assert strict.stats["full_cot_fallbacks"] == 1 and strict.stats["kept_prefix_ratios"] == [1.0]
+    # both count by the strict reading: t=3 (then t=1, t=2 read fine) against t=3, 5, 6
+    assert (authors.stats["unparseable_judge_replies"], strict.stats["unparseable_judge_replies"]) == (1, 3)
 
 
 # ------------------------------------------------------------------ only the student's own answer counts
@@ -251,7 +291,9 @@ def test_bad_parameters_fail_when_parsed():
     for name, params in [("palign", {"threshold": 5}), ("palign", {"judge": "oracle"}), ("palign", {"rollouts": 0}),
                          ("palign", {"failure_policy": "keep"}), ("palign", {"prompt_style": "chat"}),
                          ("palign", {"unit": "word"}), ("fixed_trunc", {"ratio": 2}), ("fixed_trunc", {"ratio": 0}),
-                         ("fixed_trunc", {"variant": "x"}), ("mix_cot", {"long_fraction": 1.5})]:
+                         ("fixed_trunc", {"variant": "x"}), ("mix_cot", {"long_fraction": 1.5}),
+                         ("palign", {"judge_parse": "loose"}), ("palign", {"judge_sampling": "hot"}),
+                         ("full_cot", {"target": "thinking"})]:
         with pytest.raises(HarnessError, match=next(iter(params))):
             get_method(name).parse_params(params)
 
@@ -288,6 +330,9 @@ def test_sft_baselines_and_the_control(tmp_path):
     full = get_method("full_cot").fn(traces, None, ctx)
     assert full.examples[0].completion.startswith(traces[0].long_cot)
     assert full.examples[0].completion.endswith("\\boxed{40}.")
+    assert run_method("full_cot", traces, ctx).examples == full.examples  # target=thinking_boxed, the default
+    s1 = run_method("full_cot", traces, ctx, target="s1").examples[1].completion
+    assert s1 == f"<|im_start|>think\n{traces[1].long_cot.strip()}\n<|im_start|>answer\nAnswer: \\boxed{{41}}"
     assert get_method("short_cot").fn(traces, None, ctx).examples[1].completion == "\\boxed{41}"
     assert get_method("none").trains is False and get_method("none").fn(traces, None, ctx).examples == []
 

@@ -168,8 +168,8 @@ def test_no_examples_message_without_drop_reasons_is_cut_at_a_word():
     assert line.startswith("method 'mine' produced no training examples from 3 teacher traces: stats: kept=0, ")
     assert line.endswith("…") and re.search(r"judge_queries_\d+=\d+…$", line) and "cuts" not in line
     assert no_examples_message("mine", 3, {"dropped": {"my_reason": 3}}).endswith(": 3 dropped as 'my_reason'")
-    assert {"empty_cot", "prefix_over_context", "cut_over_context", "fallback_over_context", "no_sufficient_prefix",
-            "no_correct_continuation", "example_over_max_length", "empty_target"} == set(DROP_REASONS)
+    assert {"empty_cot", "no_gold_answer", "prefix_over_context", "cut_over_context", "fallback_over_context",
+            "no_sufficient_prefix", "no_correct_continuation", "example_over_max_length", "empty_target"} == set(DROP_REASONS)
 
 
 def test_unknown_method_param_is_user_error(tmp_path, monkeypatch, tiny_model_dir):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from harness.config import SamplingConfig
+from harness.config import REST_OF_CONTEXT, SamplingConfig
 from harness.errors import HarnessError
 
 
@@ -47,15 +47,30 @@ class Engine(Protocol):
         ...
 
 
-def check_context(requests: list[GenerationRequest], prompt_lengths: list[int], max_new_tokens: int,
-                  max_context: int | None, model: str) -> None:
-    """Refuse, in one line, any request whose prompt plus `max_new_tokens` goes past the context.
+def check_context(requests: list[GenerationRequest], prompt_lengths: list[int], max_new_tokens: int | str,
+                  max_context: int | None, model: str) -> list[int]:
+    """Each request's new-token budget; refuse, in one line, any request whose prompt plus its budget goes past the context.
 
     A model asked past its context silently degrades (positions it never saw) or is cut off
-    without saying so, so the caller must size prompts and `max_new_tokens` to fit.
+    without saying so, so the caller must size prompts and `max_new_tokens` to fit. Under
+    `max_new_tokens: context` a request's budget is what its prompt leaves of the context.
     """
+    if max_new_tokens == REST_OF_CONTEXT:
+        if max_context is None:
+            raise HarnessError(f"max_new_tokens: {REST_OF_CONTEXT} needs the context length of {model}, which is "
+                               "unknown; set engine.max_model_len")
+        budgets = [max_context - n for n in prompt_lengths]
+        full = next((i for i, b in enumerate(budgets) if b < 1), None)
+        if full is not None:
+            raise HarnessError(f"request {requests[full].seed_key!r} needs {prompt_lengths[full]} prompt tokens, "
+                               f"which leave no room in the {max_context}-token context of {model} (the prompt alone "
+                               "fills the context)")
+        return budgets
+    if not isinstance(max_new_tokens, int):
+        raise HarnessError(f"max_new_tokens must be a number of tokens or {REST_OF_CONTEXT}, got {max_new_tokens!r}")
+    budgets = [max_new_tokens] * len(requests)
     if max_context is None or not requests:
-        return
+        return budgets
     worst = max(range(len(requests)), key=prompt_lengths.__getitem__)
     need = prompt_lengths[worst] + max_new_tokens
     if need > max_context:
@@ -66,6 +81,12 @@ def check_context(requests: list[GenerationRequest], prompt_lengths: list[int], 
             f"request {requests[worst].seed_key!r} needs {prompt_lengths[worst]} prompt tokens + "
             f"max_new_tokens {max_new_tokens} = {need}, past the {max_context}-token context of {model} ({hint})"
         )
+    return budgets
+
+
+def reserved_tokens(max_new_tokens: int | str) -> int:
+    """The new tokens a prompt must leave room for: `max_new_tokens`, or one under `context` (the least a reply needs)."""
+    return 1 if max_new_tokens == REST_OF_CONTEXT else int(max_new_tokens)
 
 
 def model_context(config, cap: int | None = None) -> int | None:

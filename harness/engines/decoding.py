@@ -37,6 +37,7 @@ class Rows:
     sampler: RowSampler
     logits: torch.Tensor  # next-token logits of each row
     tokens: list[list[int]]  # generated so far
+    limits: list[int]  # new tokens each row may generate
 
     def select(self, keep: torch.Tensor) -> None:
         idx = keep.tolist()
@@ -45,6 +46,7 @@ class Rows:
         self.sampler.keep(idx)
         self.keys = [self.keys[i] for i in idx]
         self.tokens = [self.tokens[i] for i in idx]
+        self.limits = [self.limits[i] for i in idx]
 
     def trim(self) -> None:
         """Cut the leading columns that are padding in every row."""
@@ -77,10 +79,11 @@ class Rows:
         self.sampler.pad_lengths = torch.cat([self.sampler.pad_lengths, other.sampler.pad_lengths])
         self.keys += other.keys
         self.tokens += other.tokens
+        self.limits += other.limits
 
 
-def prefill(model, tokenizer, prompts: list[str], keys: list, seeds: list[int], sampling: SamplingConfig,
-            device: str) -> Rows:
+def prefill(model, tokenizer, prompts: list[str], keys: list, seeds: list[int], limits: list[int],
+            sampling: SamplingConfig, device: str) -> Rows:
     enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
     ids, mask = enc.input_ids, enc.attention_mask
     cache = growing_cache(model.config)
@@ -88,12 +91,12 @@ def prefill(model, tokenizer, prompts: list[str], keys: list, seeds: list[int], 
     logits = model(input_ids=ids, attention_mask=mask, position_ids=position, past_key_values=cache,
                    use_cache=True, logits_to_keep=1).logits[:, -1, :]
     sampler = RowSampler(sampling, seeds, (mask == 0).sum(-1).tolist())
-    return Rows(list(keys), ids, mask, cache, sampler, logits, [[] for _ in keys])
+    return Rows(list(keys), ids, mask, cache, sampler, logits, [[] for _ in keys], list(limits))
 
 
-def decode(model, tokenizer, work: list[tuple[object, str, int]], sampling: SamplingConfig, stop_ids: list[int],
+def decode(model, tokenizer, work: list[tuple[object, str, int, int]], sampling: SamplingConfig, stop_ids: list[int],
            batch_size: int, device: str) -> Iterator[tuple[object, list[int]]]:
-    """Generate for every (key, prompt, seed) in `work`, in that admission order; yields
+    """Generate for every (key, prompt, seed, new-token limit) in `work`, in that admission order; yields
     (key, generated tokens) as rows finish, each ending with its stop token if it stopped."""
     stops = torch.tensor(stop_ids, device=device)
     pending = list(work)
@@ -104,8 +107,8 @@ def decode(model, tokenizer, work: list[tuple[object, str, int]], sampling: Samp
             free = batch_size - live
             if pending and (rows is None or (free >= max(1, batch_size // 4) and plain(rows.cache))):
                 admit, pending = pending[:free], pending[free:]
-                new = prefill(model, tokenizer, [p for _, p, _ in admit], [k for k, _, _ in admit],
-                              [s for _, _, s in admit], sampling, device)
+                keys, prompts, seeds, limits = (list(column) for column in zip(*admit))
+                new = prefill(model, tokenizer, prompts, keys, seeds, limits, sampling, device)
                 if rows is None:
                     rows = new
                 else:
@@ -113,7 +116,7 @@ def decode(model, tokenizer, work: list[tuple[object, str, int]], sampling: Samp
             chosen = rows.sampler.choose(rows.ids, rows.logits)
             for tokens, token in zip(rows.tokens, chosen.tolist()):
                 tokens.append(token)
-            done = torch.isin(chosen, stops) | torch.tensor([len(t) >= sampling.max_new_tokens for t in rows.tokens],
+            done = torch.isin(chosen, stops) | torch.tensor([len(t) >= n for t, n in zip(rows.tokens, rows.limits)],
                                                             device=chosen.device)
             for i in done.nonzero().squeeze(1).tolist():
                 yield rows.keys[i], rows.tokens[i]

@@ -127,12 +127,12 @@ class HFEngine:
         # One row per (request, sample); greedy samples are identical, so run each prompt once.
         rows = [(r, j) for r, req in enumerate(requests) for j in (req.sample_indices[:1] if greedy else req.sample_indices)]
         prompt_lengths = [len(ids) for ids in self._tokenizer([q.prompt for q in requests], add_special_tokens=False)["input_ids"]]
-        check_context(requests, prompt_lengths, sampling.max_new_tokens, self.max_context, self.model_id)
+        budgets = check_context(requests, prompt_lengths, sampling.max_new_tokens, self.max_context, self.model_id)
         lengths = [prompt_lengths[r] for r, _ in rows]
         order = sorted(range(len(rows)), key=lambda i: -lengths[i])
-        work = [(rows[i], requests[rows[i][0]].prompt, sample_seed(sampling.seed, requests[rows[i][0]].seed_key, rows[i][1]))
-                for i in order]
-        done = {key: self._completion(tokens, sampling.max_new_tokens) for key, tokens in self._decode(work, sampling)}
+        work = [(rows[i], requests[rows[i][0]].prompt, sample_seed(sampling.seed, requests[rows[i][0]].seed_key, rows[i][1]),
+                 budgets[rows[i][0]]) for i in order]
+        done = {key: self._completion(tokens) for key, tokens in self._decode(work, sampling)}
         out = []
         for r, req in enumerate(requests):
             if greedy:
@@ -142,7 +142,7 @@ class HFEngine:
                 out.append([done[(r, j)] for j in req.sample_indices])
         return out
 
-    def _completion(self, tokens: list[int], max_new_tokens: int) -> Completion:
+    def _completion(self, tokens: list[int]) -> Completion:
         stops = set(self.stop_ids)
         end = next((i for i, t in enumerate(tokens) if t in stops), None)
         if end is None:

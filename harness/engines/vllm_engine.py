@@ -64,7 +64,7 @@ class VLLMEngine:
                 pass
         del llm
 
-    def _params(self, sampling: SamplingConfig, seed: int | None):
+    def _params(self, sampling: SamplingConfig, seed: int | None, max_tokens: int):
         from vllm import SamplingParams
 
         greedy = sampling.temperature <= 0
@@ -74,7 +74,7 @@ class VLLMEngine:
             top_p=1.0 if greedy else sampling.top_p,
             top_k=-1 if greedy or not sampling.top_k else sampling.top_k,  # -1: disabled in old and new vLLM
             repetition_penalty=sampling.repetition_penalty,
-            max_tokens=sampling.max_new_tokens,
+            max_tokens=max_tokens,
             seed=None if greedy else seed,
             stop_token_ids=self.stop_ids,
         )
@@ -85,12 +85,13 @@ class VLLMEngine:
         greedy = sampling.temperature <= 0
         prompts, params, slots = [], [], []
         token_ids = [self._tokenizer(req.prompt, add_special_tokens=False).input_ids for req in requests]
-        check_context(requests, [len(ids) for ids in token_ids], sampling.max_new_tokens, self.max_context, self.model_id)
-        for r, (req, ids) in enumerate(zip(requests, token_ids)):
+        budgets = check_context(requests, [len(ids) for ids in token_ids], sampling.max_new_tokens, self.max_context,
+                                self.model_id)
+        for r, (req, ids, budget) in enumerate(zip(requests, token_ids, budgets)):
             # greedy samples are identical: one request per prompt, copied to every sample
             for pos, j in enumerate(req.sample_indices[:1] if greedy else req.sample_indices):
                 prompts.append(TokensPrompt(prompt_token_ids=ids))
-                params.append(self._params(sampling, sample_seed(sampling.seed, req.seed_key, j)))
+                params.append(self._params(sampling, sample_seed(sampling.seed, req.seed_key, j), budget))
                 slots.append((r, pos))
         outputs = self.llm.generate(prompts, params, use_tqdm=True)
         result: list[list[Completion | None]] = [[None] * len(req.sample_indices) for req in requests]

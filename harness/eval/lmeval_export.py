@@ -80,7 +80,10 @@ def export_task(
     data = out / f"{task}.jsonl"
     write_jsonl(data, ({"id": p.id, "problem": p.problem, "answer": p.answer, "query": user_message(p.problem, cfg.instruction)} for p in problems))
     sampling = cfg.sampling
-    generation = {"until": list(END_OF_TURN), "max_gen_toks": max_gen_toks or sampling.max_new_tokens}
+    max_gen_toks = max_gen_toks or sampling.max_new_tokens
+    if not isinstance(max_gen_toks, int):  # `context`: lm-eval takes a number
+        raise HarnessError(f"lm-eval needs a number of new tokens, not max_new_tokens {max_gen_toks!r}; give --max-new-tokens N")
+    generation = {"until": list(END_OF_TURN), "max_gen_toks": max_gen_toks}
     if sampling.temperature <= 0:
         generation.update(do_sample=False, temperature=0.0)
     else:

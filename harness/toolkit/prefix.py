@@ -7,7 +7,9 @@ fixed_trunc at a fixed ratio); everything else happens here, identically for bot
 1. `PrefixFitter` says how many leading pieces of a trace fit: the continuation request
    (prompt, prefix and `max_new_tokens`) within the student's context, and the training
    example (prompt, markers, prefix and a continuation of `max_new_tokens`) within
-   `train.max_length`. A prefix that does not fit is never sent to an engine.
+   `train.max_length`. A prefix that does not fit is never sent to an engine. Under
+   `max_new_tokens: context` the continuation takes whatever the prompt leaves of the
+   context, so the prefix may take all of it but one token.
 2. `align_plans` lets the student continue every planned prefix in one batched call,
    grades each continuation alone (it must hold its own closed `\\boxed{}` answer; an answer
    in the teacher's prefix never counts) and keeps the first correct one.
@@ -33,12 +35,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.config import SamplingConfig
-from harness.engines.base import GenerationRequest
+from harness.engines.base import GenerationRequest, reserved_tokens
 from harness.errors import HarnessError, brief
 from harness.eval.prompts import render_prompt, user_message
 from harness.method_drops import DROP_REASONS
 from harness.methods import SFTExample, Trace
-from harness.toolkit.splitter import UNITS
+from harness.toolkit.splitter import UNITS, split_pieces
 
 BEGIN_MARKER = "<Begin_of_Prefix>"
 END_MARKER = "<End_of_Prefix>"
@@ -125,7 +127,7 @@ class Request:
     """A prompt a method will send for a (trace, prefix): `render` builds it, `new_tokens` may follow."""
 
     render: Callable[[Trace, str], str]
-    new_tokens: int
+    new_tokens: int | str  # or `context`: the request leaves room for at least one new token
 
 
 class PrefixFitter:
@@ -138,17 +140,19 @@ class PrefixFitter:
     """
 
     def __init__(self, tokenizer: Any, settings: PrefixSettings, *, instruction: str, requests: list[Request],
-                 max_context: int | None, max_length: int | None, continuation_tokens: int) -> None:
+                 max_context: int | None, max_length: int | None, continuation_tokens: int | str) -> None:
         self.tokenizer, self.settings, self.instruction = tokenizer, settings, instruction
         self.requests, self.max_context, self.max_length = requests, max_context, max_length
-        self.continuation_tokens = continuation_tokens
+        # Under `max_new_tokens: context` a continuation's length is only known once written: the
+        # prefix may take all but one token, and an example that comes out too long is dropped then.
+        self.continuation_tokens = reserved_tokens(continuation_tokens)
 
     def fits(self, trace: Trace, prefix: str) -> bool:
         texts, budgets = [], []
         if self.max_context is not None:
             for req in self.requests:
                 texts.append(req.render(trace, prefix))
-                budgets.append(self.max_context - req.new_tokens)
+                budgets.append(self.max_context - reserved_tokens(req.new_tokens))
         if self.max_length is not None:
             texts.append(training_text(self.tokenizer, trace, build_target(prefix, "", self.settings), self.instruction))
             budgets.append(self.max_length - self.continuation_tokens)
@@ -182,7 +186,7 @@ class PrefixFitter:
     def _budget(self) -> int:
         budgets = []
         if self.max_context is not None:
-            budgets += [self.max_context - r.new_tokens for r in self.requests]
+            budgets += [self.max_context - reserved_tokens(r.new_tokens) for r in self.requests]
         if self.max_length is not None:
             budgets.append(self.max_length - self.continuation_tokens)
         if self.settings.max_prefix_tokens is not None:
@@ -213,6 +217,22 @@ class Plan:
     @property
     def prefix(self) -> str:
         return "".join(self.pieces[: self.t or 0])
+
+
+def make_plans(traces: list[Trace], settings: PrefixSettings, graded: bool) -> list[Plan]:
+    """One plan per trace, its CoT split into pieces, marked when it cannot yield an example.
+
+    `graded`: the method keeps only continuations that reach the gold answer, so a trace without
+    one (s1K rows kept by `teacher.keep_uncheckable` for the methods that need none) is dropped
+    before any generation is spent on it.
+    """
+    plans = [Plan(trace, split_pieces(trace.long_cot, settings.unit, settings.max_pieces)) for trace in traces]
+    for plan in plans:
+        if not plan.pieces:
+            plan.reason = "empty_cot"
+        elif graded and not plan.trace.answer.strip():
+            plan.reason = "no_gold_answer"
+    return plans
 
 
 @dataclass
