@@ -73,6 +73,8 @@ def test_palign_end_to_end_small_and_cached(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.beyond_ci("builds the default world (4000 pretraining steps, about 5 minutes on 2 cores), then "
+                       "trains 7 methods for 400 steps each: well over CI's 15 minutes with the rest")
 def test_method_all_shares_one_teacher(tmp_path):
     out = tmp_path / "all.json"
     args = ["--set", "teacher.num_problems=60", "--set", "eval.limit=40"]
@@ -83,6 +85,8 @@ def test_method_all_shares_one_teacher(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.beyond_ci("builds the default world (4000 pretraining steps, about 5 minutes on 2 cores) only "
+                       "to record that the self judge's prompt does not fit its 512-token context")
 @pytest.mark.xfail(strict=True, reason="the self judge's prompt does not fit the default world's 512-token context: "
                    "every trace is dropped as prefix_over_context and palign has no data (exit 2)")
 def test_self_judge_in_the_default_world(tmp_path):

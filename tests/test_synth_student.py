@@ -77,6 +77,8 @@ def test_bootstrap_command_prints_what_it_built(built, monkeypatch, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.beyond_ci("builds the default world from scratch (4000 pretraining steps, about 5 minutes on 2 "
+                       "cores); G1 is also checked on every board by bench/synth_calibration.py")
 def test_default_bootstrap_meets_the_calibration_targets_g1(tmp_path):
     """G1 on the dev split, greedy (the board's G1 uses bench/synth_calibration.py with sampling):
     the base tiny student solves most routine problems and few target problems."""
