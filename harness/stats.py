@@ -23,9 +23,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
-from scipy import stats as _scipy
+
+
+def _scipy() -> ModuleType:
+    """scipy.stats, imported on first use: it costs half a second, and `harness --help` needs none of it."""
+    from scipy import stats
+    return stats
+
 
 DRAWS = 2000
 
@@ -57,9 +64,9 @@ def problem_draws(matrix: np.ndarray, rng: np.random.RandomState, draws: int = D
 def resample_counts(rng: np.random.RandomState, size: int, draws: int) -> np.ndarray:
     """draws x size: how often each of `size` units is picked in each resample of `size` with replacement."""
     indices = rng.randint(0, size, size=(draws, size))
-    out = np.zeros((draws, size))
-    np.add.at(out, (np.arange(draws)[:, None], indices), 1.0)
-    return out
+    # One bincount over row-offset indices: the same counts as np.add.at, an order of magnitude faster.
+    flat = (indices + (np.arange(draws) * size)[:, None]).ravel()
+    return np.bincount(flat, minlength=draws * size).reshape(draws, size).astype(float)
 
 
 def percentile_interval(draws: np.ndarray, level: float = 0.95) -> tuple[float, float]:
@@ -92,8 +99,8 @@ def seed_t_interval(per_seed: np.ndarray, level: float = 0.95) -> TResult | None
     if sd == 0.0:
         p = 0.0 if mean != 0 else 1.0
         return TResult(mean, (mean, mean), p, len(values))
-    half = float(_scipy.t.ppf(1 - (1 - level) / 2, df)) * sd / math.sqrt(len(values))
-    p = float(2 * _scipy.t.sf(abs(mean) / (sd / math.sqrt(len(values))), df))
+    half = float(_scipy().t.ppf(1 - (1 - level) / 2, df)) * sd / math.sqrt(len(values))
+    p = float(2 * _scipy().t.sf(abs(mean) / (sd / math.sqrt(len(values))), df))
     return TResult(mean, (mean - half, mean + half), p, len(values))
 
 
@@ -163,7 +170,7 @@ def variance_components(a: np.ndarray, b: np.ndarray, samples: int) -> Component
 
 
 def required_z(alpha: float, power: float) -> float:
-    return float(_scipy.norm.ppf(1 - alpha / 2) + _scipy.norm.ppf(power))
+    return float(_scipy().norm.ppf(1 - alpha / 2) + _scipy().norm.ppf(power))
 
 
 def detectable(components: Components, seeds: int, samples: int, alpha: float, power: float,
@@ -176,7 +183,7 @@ def detectable(components: Components, seeds: int, samples: int, alpha: float, p
     if seeds < 2:
         return float("inf")
     df = seeds - 1
-    factor = float(_scipy.t.ppf(1 - alpha / 2, df) + _scipy.t.ppf(power, df))
+    factor = float(_scipy().t.ppf(1 - alpha / 2, df) + _scipy().t.ppf(power, df))
     return factor * math.sqrt(components.variance(seeds, problems or components.problems, samples))
 
 

@@ -137,6 +137,8 @@ def test_run_log_outside_a_terminal_is_readable(tmp_path, tiny_model_dir):
 
 
 @pytest.mark.slow
+@pytest.mark.beyond_ci("a second small palign run (about 100 s on 2 cores) for its log; CI runs the "
+                       "same pipeline once, in test_palign_end_to_end_small_and_cached")
 def test_palign_run_log_has_progress_in_every_long_stage(tmp_path):
     """Issue #14 acceptance 5: pretraining, training and evaluation each log progress; the table and the path end it."""
     lines = _run_to_log(tmp_path, "--method", "palign", *SMALL, "--set", "eval.sampling.max_new_tokens=64",

@@ -155,6 +155,8 @@ def test_killed_training_resumes_from_last_checkpoint(tiny_model_dir, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.beyond_ci("trains the default recipe on 300 traces (about 45 s on 2 cores); the default suite "
+                       "covers the trainer at toy size and CI's 15 minutes go to the end-to-end checks")
 def test_few_hundred_synthetic_traces_train_in_two_minutes(tmp_path):
     """The default recipe on the tiny student size with 300 synthetic long-CoT examples (most cut at 256 tokens)."""
     from harness.config import WorldConfig

@@ -19,7 +19,7 @@ from harness.config import parse_override, resolve_run_config
 from harness.console import log, stdout_console
 from harness.errors import HarnessError
 from harness.flag_names import CommandFlags
-from harness.synth.models import ARCHS
+from harness.synth import ARCHS
 
 if TYPE_CHECKING:
     from harness.preflight import Check

@@ -22,7 +22,7 @@ from harness.jsonl import write_jsonl
 from harness.manifest import build_manifest, now
 from harness.smoke.toy import benchmark_rows, s1k_rows, tokenizer_corpus
 from harness.store import RunStore
-from harness.synth.models import ARCHS
+from harness.synth import ARCHS
 
 # Hub ids whose architecture is known without downloading their config (model_type).
 KNOWN_STUDENTS = (

@@ -14,6 +14,8 @@ from typing import Any
 
 from transformers import GenerationConfig, PreTrainedModel, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
+from harness.synth import ARCHS
+
 
 @dataclass(frozen=True)
 class Size:
@@ -29,9 +31,6 @@ SIZES = {
     "tiny": Size(hidden=128, layers=4, heads=4, kv_heads=2, intermediate=384),
     "small": Size(hidden=256, layers=6, heads=8, kv_heads=4, intermediate=768),
 }
-
-
-ARCHS = ("qwen2", "qwen3")
 
 
 def build_model(
