@@ -131,7 +131,7 @@ def _(ctx):
     return ["eval", "--model", str(ctx.work / "empty"), "--json", str(ctx.json_out), "--benchmarks", "synth_routine", "--limit", "1"]
 
 
-@case("eval-config-without-weights", "a model folder with config.json and no weights", "cannot load model")
+@case("eval-config-without-weights", "a model folder with config.json and no weights", "has no weights")
 def _(ctx):
     folder = ctx.work / "noweights"
     folder.mkdir()

@@ -62,11 +62,9 @@ def model_fingerprint(model: str) -> str:
         return "hub:" + model
     if not path.is_dir():
         raise HarnessError(f"model path is not a folder: {model}")
-    problem = adapter_problem(path)
+    problem = folder_problem(path)
     if problem:
         raise HarnessError(problem)
-    if not (path / "config.json").is_file():
-        raise HarnessError(f"model folder has no config.json: {model}")
     digest = hashlib.sha256()
     for file in sorted(path.iterdir()):
         if not file.is_file() or not fingerprinted(file.name):
@@ -74,6 +72,22 @@ def model_fingerprint(model: str) -> str:
         digest.update(file.name.encode())
         digest.update(_sha256(file).encode())
     return "local:" + digest.hexdigest()[:16]
+
+
+WEIGHT_PATTERNS = ("*.safetensors", "pytorch_model*.bin", "*.safetensors.index.json")
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why a local model folder cannot be loaded, or None: checked before any stage starts or logs."""
+    problem = adapter_problem(folder)  # before config.json: an adapter folder may hold a copied one
+    if problem:
+        return problem
+    if not (folder / "config.json").is_file():
+        return f"model folder has no config.json: {folder}"
+    if not any(next(folder.glob(pattern), None) for pattern in WEIGHT_PATTERNS):
+        return (f"model folder has no weights ({' or '.join(WEIGHT_PATTERNS[:2])}): {folder}; "
+                "save the model with save_pretrained, or point at the folder that holds them")
+    return None
 
 
 def adapter_problem(folder: Path) -> str | None:

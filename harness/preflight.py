@@ -148,13 +148,11 @@ def _model(model: str, role: str, flag: str) -> str:
         path = Path(model).expanduser()
         if not path.is_dir():
             raise HarnessError(f"{role} model folder not found: {model} ({flag})")
-        from harness.fingerprint import adapter_problem
+        from harness.fingerprint import folder_problem
 
-        problem = adapter_problem(path)
+        problem = folder_problem(path)
         if problem:
             raise HarnessError(f"{role} {problem} ({flag})")
-        if not (path / "config.json").is_file():
-            raise HarnessError(f"{role} model folder has no config.json: {model} ({flag})")
         return "local folder"
     from huggingface_hub import try_to_load_from_cache
 

@@ -110,6 +110,9 @@ def test_factory_errors(tmp_path):
         load_engine(str(tmp_path / "missing"), EngineConfig())
     with pytest.raises(HarnessError, match="config.json"):
         load_engine(str(tmp_path), EngineConfig())
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(HarnessError, match="no weights"):  # before a stage logs anything (bench/bad_input.py)
+        load_engine(str(tmp_path), EngineConfig())
     with pytest.raises(HarnessError, match="unknown engine"):
         choose_engine(EngineConfig(name="tgi"))
     assert choose_engine(EngineConfig(name="transformers")) == "transformers"

@@ -68,8 +68,6 @@ def _write(path, golds):
 
 
 @pytest.mark.slow  # ~30 CPU-seconds: lm-eval start-up, a short fit, two generation passes
-@pytest.mark.beyond_ci("about 50 s of lm-eval start-up and generation; CI's 15 minutes go to the toy GPU check, "
-                       "the palign run and the kill-and-resume eval")
 def test_lm_eval_scores_exported_task_like_the_harness(answering_model, tmp_path):
     lm_eval = pytest.importorskip("lm_eval")
     from lm_eval.models.huggingface import HFLM

@@ -64,8 +64,6 @@ def _files(folder: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.beyond_ci("builds one world twice (about 90 s on 2 cores); CI's 15 minutes go to the toy GPU "
-                       "check, the palign run and the kill-and-resume eval")
 def test_two_builds_of_one_world_are_byte_identical(tmp_path):
     """World stage (tokenizer, student pretraining) and teacher traces, built twice in fresh stores."""
     from harness import stages

@@ -8,7 +8,7 @@ from pathlib import Path
 from harness.config import EngineConfig, data_parallel_problem
 from harness.engines.base import Engine
 from harness.errors import HarnessError
-from harness.fingerprint import adapter_problem, looks_like_path
+from harness.fingerprint import folder_problem, looks_like_path
 from harness.flag_names import spell
 from harness.registries import AUTO_ENGINE, ENGINES, engine_names
 
@@ -42,11 +42,9 @@ def load_engine(model: str, cfg: EngineConfig) -> Engine:
     if looks_like_path(model) or path.exists():
         if not path.is_dir():
             raise HarnessError(f"model path does not exist or is not a folder: {model}")
-        problem = adapter_problem(path)  # before config.json: an adapter folder may hold a copied one
+        problem = folder_problem(path)
         if problem:
             raise HarnessError(problem)
-        if not (path / "config.json").is_file():
-            raise HarnessError(f"model folder has no config.json: {model}")
         model = str(path)
     name = choose_engine(cfg)
     problem = missing_package(name) or data_parallel_problem(cfg, name)
