@@ -17,6 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "bench" / "gpu_check.py"
+BENCHMARKS = REPO / "tests" / "fixtures" / "benchmarks"  # the four benchmarks' schemas, problems written for tests
 
 
 def _load():
@@ -104,8 +105,10 @@ def _run(tmp_path: Path, *args: str) -> dict:
     out = tmp_path / "gpu_check.json"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     env.pop("OUT", None)
+    # The fixtures, not ../shared/benchmarks: a fresh clone has no ../shared (the GPU run copies the real files).
     proc = subprocess.run([sys.executable, str(SCRIPT), "--toy", "--out", str(out), "--work", str(tmp_path / "work"),
-                           *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+                           "--data-dir", str(BENCHMARKS), *args], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=900)
     assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
     assert out.is_file() and out.with_suffix(".log").is_file()
     report = json.loads(out.read_text())
@@ -166,7 +169,7 @@ def test_memory_check_fails_when_engines_are_held(tmp_path):
 def test_wheel_download(tmp_path):
     """bench/gpu_wheels.sh reaches PyPI, fetches one wheel per package (well under the carry limit)
     and copies the benchmark files."""
-    env = {**os.environ, "GPU_DATA_DIR": str(tmp_path / "data")}
+    env = {**os.environ, "GPU_DATA_DIR": str(tmp_path / "data"), "BENCHMARKS_SRC": str(BENCHMARKS)}
     proc = subprocess.run(["bash", str(REPO / "bench" / "gpu_wheels.sh"), str(tmp_path / "whl")],
                           capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
