@@ -53,13 +53,16 @@ def world_inputs(world: WorldConfig, size: str) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- teacher
 
-def teacher_inputs(cfg: RunConfig, upstream: str | None, file_digests: dict[str, str] | None = None) -> dict[str, Any]:
+def teacher_inputs(cfg: RunConfig, upstream: str | None, file_digests: dict[str, str] | None = None,
+                   benchmark_data: dict[str, Any] | None = None) -> dict[str, Any]:
     """The teacher stage: what its source reads, and what the contamination check reads.
 
     `upstream` is the teacher model's fingerprint (source=model), else None. `file_digests`
     maps teacher fields that name local files (`dataset`, `problems`) to a digest of their
     content: the key then follows the data, not where it lies, so an edited file is never
-    mistaken for the cached one and a moved file still hits the cache.
+    mistaken for the cached one and a moved file still hits the cache. `benchmark_data` is,
+    with decontamination on, the content digest of the benchmarks the check reads
+    (`harness.teacher.contamination.benchmark_digest`), for the same reason.
     """
     teacher = {**asdict(cfg.teacher), **(file_digests or {})}
     picked = {name: teacher[name] for name in _teacher_fields(cfg)}
@@ -73,7 +76,9 @@ def teacher_inputs(cfg: RunConfig, upstream: str | None, file_digests: dict[str,
         inputs["engine"] = engine_inputs(cfg.engine)
     if cfg.teacher.decontaminate:
         # Which benchmark problems are checked decides which traces are dropped.
-        inputs["benchmark_data"] = cfg.eval.data_dir
+        if benchmark_data is None:
+            raise ValueError("teacher_inputs: decontamination needs the benchmark data's digest")
+        inputs["benchmark_data"] = benchmark_data
     return inputs
 
 

@@ -70,3 +70,22 @@ def test_decontaminate_drops_flagged_traces(tmp_path):
     assert planted["id"] not in ids and len(ids) == 12 - len(flagged)
     reasons = {d["id"]: d["reason"] for d in json.loads((clean / "summary.json").read_text())["dropped"]}
     assert reasons[planted["id"]].startswith("contaminated: aime24/p")
+
+
+def test_the_decontaminating_teacher_key_follows_the_benchmark_data_not_its_path(tmp_path):
+    """Issue #32 item 3: the key covers what the check reads, so one key means one set of traces everywhere."""
+    from harness.stages import teacher_stage
+
+    def key(data_dir) -> str:
+        cfg = resolve_run_config(overrides=[{"teacher": {"decontaminate": True}}, {"eval": {"data_dir": str(data_dir)}}])
+        return teacher_stage(cfg, RunStore(tmp_path / "store")).key
+
+    first = write_bench(tmp_path)
+    before = key(first)
+    moved = tmp_path / "moved"
+    first.rename(moved)
+    assert key(moved) == before  # the same files elsewhere: the same traces
+    rows = [*AIME_LIKE, {"id": "aime24-2", "problem": "A new problem about seven circles in a row.", "answer": "7"}]
+    (moved / "aime24.jsonl").write_text("".join(json.dumps(p) + "\n" for p in rows))
+    assert key(moved) != before  # one more benchmark problem checked: other traces may be dropped
+    assert key(tmp_path / "empty") != before  # no aime24 at all

@@ -141,7 +141,7 @@ CASES = [
     ("model", "engine.batch_size=3", ""),
     ("model-file", "teacher.num_problems=50", ""),  # problems come from the file
     ("model-file", "world.seed=7", "wmre"),
-    ("decontaminate", "eval.data_dir=elsewhere", "tmre"),  # which benchmark problems are checked
+    ("decontaminate", "eval.data_dir=elsewhere", ""),  # a path with no benchmark in it: the same problems are checked
     ("vllm", "engine.data_parallel_size=2", ""),  # each sample is seeded alone, whichever replica draws it
     ("vllm", "engine.tensor_parallel_size=2", "mre"),
 ]

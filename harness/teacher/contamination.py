@@ -11,6 +11,8 @@ problem is caught when it appears whole inside a teacher problem.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -127,6 +129,22 @@ def load_benchmarks(data_dir: str | None, names: list[str] | None = None) -> tup
             continue
         loaded.append(_Bench(name, [p.id for p in problems], [words(p.problem) for p in problems]))
     return loaded, unavailable
+
+
+def benchmark_digest(data_dir: str | None, benchmarks: list[str] | None = None) -> dict[str, Any]:
+    """What the check will read, by content: per benchmark, a digest of its ids and problem texts.
+
+    The teacher key holds this rather than `eval.data_dir`: the same folder path can hold other
+    files on another machine, and the data may come from `$HARNESS_DATA_DIR` or the Hub cache.
+    """
+    benches, unavailable = load_benchmarks(data_dir, benchmarks)
+    digests = {}
+    for bench in benches:
+        h = hashlib.sha256()
+        for pid, seq in zip(bench.ids, bench.texts):
+            h.update(json.dumps([pid, list(seq)]).encode())
+        digests[bench.name] = h.hexdigest()[:16]
+    return {"checked": digests, "unavailable": sorted(unavailable)}
 
 
 def check_contamination(

@@ -31,7 +31,12 @@ def teacher_stage(cfg: RunConfig, store: RunStore):
         if not cfg.teacher.model:
             raise HarnessError(f"teacher.source=model needs a teacher model: give {spell('teacher.model', 'PATH')}")
         upstream = model_fingerprint(cfg.teacher.model)
-    return store.stage("teacher", teacher_inputs(cfg, upstream, digests), label=cfg.teacher.source)
+    benchmarks = None
+    if cfg.teacher.decontaminate:
+        from harness.teacher.contamination import benchmark_digest
+
+        benchmarks = benchmark_digest(cfg.eval.data_dir)
+    return store.stage("teacher", teacher_inputs(cfg, upstream, digests, benchmarks), label=cfg.teacher.source)
 
 
 def make_traces(cfg: RunConfig, store: RunStore, force: bool = False, engine: Any = None) -> Path:
