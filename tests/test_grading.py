@@ -1,7 +1,8 @@
 """Grading: math-verify in sandboxed workers, outcomes, hard timeouts, audit grader."""
 
 import json
-import time
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,32 +27,42 @@ def test_extracted_answer_is_the_last_box():
     assert grade.outcome == "correct" and grade.extracted == "204"
 
 
-def test_hanging_outputs_cost_one_timeout_each():
-    # a power tower and a megabyte of nested braces
+def test_hanging_outputs_time_out_and_the_rest_still_grade():
+    # a power tower and a megabyte of nested braces; how long each costs is bench/scoring.py's to measure
     hangs = ["\\boxed{9^{9^{9^{9^{9}}}}}", "\\boxed{" + "{" * 500_000 + "1" + "}" * 500_000 + "}"]
-    start = time.monotonic()
     grades = grade_many(["5"] * 3, hangs + ["\\boxed{5}"], timeout=2.0, workers=2)
-    elapsed = time.monotonic() - start
     assert [g.outcome for g in grades] == ["timeout", "timeout", "correct"]
-    # two hung samples run side by side on two workers: ~2 s, plus start-up and one normal grade
-    assert elapsed < 2.0 * len(hangs) + 8.0  # generous: the machine is shared
 
 
-def test_sample_after_a_timeout_does_not_wait_for_a_cold_worker():
-    # the worker killed at the timeout is replaced; its replacement must be ready at once
-    # (it used to re-import the grader, ~1 s, which every sample after a timeout waited for)
+def _worker_state() -> tuple[int, bool, bool]:
+    """(pid, forked from the warmed parent, default SIGTERM disposition), as seen inside a worker."""
+    import signal
+
+    from harness.eval import grading
+
+    # _PARENT_WARM is set in the parent only: a spawned worker imports the module afresh and sees False.
+    return os.getpid(), grading._PARENT_WARM, signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+def test_the_worker_that_replaces_a_killed_one_starts_warm():
+    """A sample queued behind a timeout must not wait for a new worker to import the grader (~1 s):
+    on Linux workers are forked from a parent that imported and warmed it (bench/scoring.py times it)."""
     from harness.eval.grading import Grader
 
     with Grader(workers=1, timeout=1.0) as grader:
+        first = grader.pool.schedule(_worker_state).result()
         assert grader.grade(["5"], ["\\boxed{9^{9^{9^{9^{9}}}}}"])[0].outcome == "timeout"
-        start = time.monotonic()
         assert grader.grade(["5"], ["\\boxed{5}"])[0].outcome == "correct"
-        assert time.monotonic() - start < 0.5  # ~0.02 s warm, ~1 s when the worker re-imports
+        replacement = grader.pool.schedule(_worker_state).result()
+    assert replacement[0] != first[0], "the timed-out worker should have been replaced"
+    if sys.platform == "linux":
+        assert replacement[1], "the replacement worker was not forked from the warmed parent"
 
 
-def test_timeout_kills_a_worker_stuck_in_c_code_at_once():
-    # a Python-level SIGTERM handler can't run until a C call returns: pebble then waited
-    # 3 s before SIGKILL (and held up every other worker's timeout meanwhile)
+def test_workers_die_at_sigterm_even_inside_a_long_c_call():
+    """pebble's own SIGTERM handler is Python code, which cannot run during a C call: a stuck worker
+    then ignored the kill for pebble's 3 s grace and held up every other timeout. Workers restore
+    the default disposition, so SIGTERM kills at once; the stuck call still times out."""
     import functools
     import hashlib
     from concurrent.futures import TimeoutError as FutureTimeout
@@ -59,11 +70,11 @@ def test_timeout_kills_a_worker_stuck_in_c_code_at_once():
     from harness.eval.grading import Grader
 
     with Grader(workers=1, timeout=0.5) as grader:
+        assert grader.pool.schedule(_worker_state).result()[2], "the worker keeps a Python SIGTERM handler"
         stuck = functools.partial(hashlib.pbkdf2_hmac, "sha256", b"x", b"y", 10**9)  # minutes in C
-        start = time.monotonic()
         with pytest.raises(FutureTimeout):
             grader.pool.schedule(stuck, timeout=0.5).result()
-        assert time.monotonic() - start < 2.0  # ~0.6 s; ~3.6 s with pebble's handler
+        assert grader.grade(["5"], ["\\boxed{5}"])[0].outcome == "correct"
 
 
 def test_is_correct_and_strip_thinking_option():

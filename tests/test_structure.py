@@ -8,6 +8,7 @@ modules together; it only hides the cycle until the call).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -155,3 +156,19 @@ def test_every_slow_test_that_ci_skips_says_why():
                  "test_palign_end_to_end_small_and_cached"):
         assert kept not in skipped, f"{kept} is one of the slow tests CI must run"
     assert "-m \"slow and not beyond_ci\"" in (ROOT / ".ci" / "run").read_text(), ".ci/run no longer runs the slow tests"
+
+
+def test_no_test_asserts_on_wall_clock_or_cpu_time():
+    """Tests are never timed (speed targets live in bench/): no assert reads a clock, directly or through a name."""
+    clocks = ("time.time()", "time.monotonic()", "time.perf_counter()", "time.process_time()")
+    for path in sorted((ROOT / "tests").glob("test_*.py")):
+        if path.name == "test_structure.py":  # this check names the clocks itself
+            continue
+        timed = set()
+        for line in path.read_text(encoding="utf-8").splitlines():
+            code = line.split("#", 1)[0]
+            if any(c in code for c in clocks) and "=" in code and "deadline" not in code:
+                timed.update(n.strip() for n in code.split("=", 1)[0].split(","))
+            if code.strip().startswith("assert"):
+                assert not any(c in code for c in clocks), f"{path.name}: {line.strip()}"
+                assert not any(re.search(rf"\b{re.escape(n)}\b", code) for n in timed if n), f"{path.name}: {line.strip()}"
