@@ -115,14 +115,5 @@ def check_environment() -> None:
     lock_timeout()
 
 
-def not_built(name: str, issue: int):
-    """Handler for a subcommand whose feature has not landed yet."""
-
-    def handler(args: argparse.Namespace) -> int:
-        raise HarnessError(f"`harness {name}` is not built yet (tracked in issue #{issue})")
-
-    return handler
-
-
 if __name__ == "__main__":
     sys.exit(main())

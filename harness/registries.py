@@ -18,25 +18,16 @@ import cycle: a kind's own module imports its registry from here, never the othe
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from harness.registry import Registry
-
-
-def _available(module: str) -> bool:
-    # A built-in module that is not there (a partial checkout) must not break the others.
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
 
 
 METHODS: Registry[Any] = Registry("method", "harness.methods", builtins=("baselines", "palign"))
 
 BENCHMARKS: Registry[Any] = Registry(
     "benchmark", "harness.benchmarks",
-    builtins=tuple(m for m in ("harness.eval.hub_benchmarks", "harness.synth.benchmarks") if _available(m)),
+    builtins=("harness.eval.hub_benchmarks", "harness.synth.benchmarks"),
 )
 
 SOURCES: Registry[Any] = Registry("teacher source", "harness.teacher_sources", lazy={
