@@ -167,7 +167,7 @@ def _model(model: str, role: str, flag: str) -> str:
     offline = offline_reason()
     if offline:
         raise HarnessError(f"{role} {model!r} is not in the local Hugging Face cache and the Hub is offline "
-                           f"({offline}); download it first (huggingface-cli download {model}) or pass {flag}")
+                           f"({offline}); download it first (hf download {model}) or pass {flag}")
     return "Hub model, downloaded on first use"
 
 

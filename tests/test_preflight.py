@@ -142,7 +142,7 @@ def test_student_checks(tmp_path, monkeypatch, tiny_model_dir):
 
     monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda repo, name: None)
     offline = checks_of(tmp_path, student={"model": "org/not-cached"})["student"]  # the suite runs offline
-    assert not offline.ok and "huggingface-cli download org/not-cached" in offline.detail
+    assert not offline.ok and "hf download org/not-cached" in offline.detail
     monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda repo, name: "/cache/config.json")
     assert checks_of(tmp_path, student={"model": "org/cached"})["student"].detail.endswith("local Hugging Face cache")
 
